@@ -1,0 +1,34 @@
+// Package plugin holds the cobra commands of `docker live`, one file per
+// command: an options struct, newXCommand that declares the flags, and runX
+// that does the work.
+package plugin
+
+import (
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+// BuildInfo identifies the plugin build; main sets it from -ldflags.
+type BuildInfo struct {
+	Version string
+	Commit  string
+}
+
+// NewRootCommand returns the `live` command with every subcommand.
+func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "live",
+		Short: "Live, shared, resumable view of containers, stats and events",
+		Long: "docker live keeps one background streamer per Docker context that watches the Engine once\n" +
+			"and serves container state, resource stats and events to any number of clients.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.AddCommand(
+		newVersionCommand(dockerCli, build),
+	)
+	return root
+}
