@@ -21,8 +21,8 @@ unit:
 	$(GO) test $(TESTFLAGS) $$($(GO) list ./... | grep -v /e2e)
 
 fuzz:
-	@if grep -qs '^func Fuzz' stream/*_test.go; then \
-		$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 10s ./stream; \
+	@if grep -qs '^func FuzzDecodeRequest' stream/server/*_test.go; then \
+		$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 10s ./stream/server; \
 	fi
 
 e2e:

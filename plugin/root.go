@@ -28,6 +28,11 @@ func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 		},
 	}
 	root.AddCommand(
+		newWatchCommand(dockerCli),
+		newEventsCommand(dockerCli),
+		newServeCommand(dockerCli, build),
+		newStatusCommand(dockerCli),
+		newStopCommand(dockerCli),
 		newVersionCommand(dockerCli, build),
 	)
 	return root

@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
+	"unsafe"
 )
 
 func main() {
@@ -46,7 +48,9 @@ func arg(i int) string {
 var held []byte
 
 // burn keeps one CPU busy, holds 48 MiB of touched anonymous memory, and
-// writes a synced file so the blkio counters are non-zero.
+// writes a synced file and reads it back past the page cache so both blkio
+// counters are non-zero (the kernel counts them only for a cgroup with a
+// throttle limit, which record.sh sets).
 func burn() error {
 	held = make([]byte, 48<<20)
 	for i := range held {
@@ -68,6 +72,9 @@ func burn() error {
 	if err := f.Close(); err != nil {
 		return err
 	}
+	if err := readDirect("/scratch.bin", 4<<20); err != nil {
+		return err
+	}
 	x := uint64(1)
 	for {
 		for range 1 << 20 {
@@ -77,6 +84,26 @@ func burn() error {
 			fmt.Println(held[0])
 		}
 	}
+}
+
+// readDirect reads n bytes of path with O_DIRECT, which needs a buffer
+// aligned to the logical block size.
+func readDirect(path string, n int) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_DIRECT, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	const align = 4096
+	raw := make([]byte, (1<<20)+align)
+	off := align - int(uintptr(unsafe.Pointer(&raw[0]))%align)
+	buf := raw[off%align:][:1<<20]
+	for done := 0; done < n; done += len(buf) {
+		if _, err := io.ReadFull(f, buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // serve echoes every connection back so both peers count rx and tx.

@@ -1,0 +1,148 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"slices"
+	"text/template"
+	"time"
+
+	"github.com/docker/cli/templates"
+	"github.com/moby/moby/api/types/events"
+)
+
+// EventsFormat is a parsed events --format: docker events' default line,
+// "json", or a Go template over the event.
+type EventsFormat struct {
+	json bool
+	tmpl *template.Template
+	loc  *time.Location
+}
+
+// ParseEventsFormat parses events' --format as docker events does: "" is
+// the default line, "json" the event as JSON, anything else a Go template
+// whose data is the event. The template is tried on an empty event so a
+// misspelt field fails at once.
+func ParseEventsFormat(s string) (EventsFormat, error) {
+	switch s {
+	case "":
+		return EventsFormat{}, nil
+	case "json":
+		return EventsFormat{json: true}, nil
+	}
+	tmpl, err := templates.Parse(s)
+	if err != nil {
+		return EventsFormat{}, templateError(err)
+	}
+	if err := tmpl.Execute(io.Discard, EventData{}); err != nil {
+		return EventsFormat{}, templateError(err)
+	}
+	return EventsFormat{tmpl: tmpl}, nil
+}
+
+// In returns f printing default-line times in loc instead of the local
+// time zone docker events uses.
+func (f EventsFormat) In(loc *time.Location) EventsFormat {
+	f.loc = loc
+	return f
+}
+
+// EventData is the data of an events template: the event, plus the fields
+// Engines before API 1.52 sent and old templates still use.
+type EventData struct {
+	events.Message
+}
+
+// Status is the action of a container or image event, as the Engine's
+// deprecated status field carried it.
+func (d EventData) Status() string {
+	if d.Type == events.ContainerEventType || d.Type == events.ImageEventType {
+		return string(d.Action)
+	}
+	return ""
+}
+
+// ID is the actor ID of a container or image event, as the Engine's
+// deprecated id field carried it.
+func (d EventData) ID() string {
+	if d.Type == events.ContainerEventType || d.Type == events.ImageEventType {
+		return d.Actor.ID
+	}
+	return ""
+}
+
+// From is a container event's image, as the Engine's deprecated from field
+// carried it.
+func (d EventData) From() string {
+	if d.Type == events.ContainerEventType {
+		return d.Actor.Attributes["image"]
+	}
+	return ""
+}
+
+// rfc3339NanoFixed is docker events' time layout: nanoseconds padded so
+// every line's time has the same width.
+const rfc3339NanoFixed = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Append appends ev as one line ending in a newline.
+func (f EventsFormat) Append(dst []byte, ev events.Message) ([]byte, error) {
+	switch {
+	case f.json:
+		// docker's json template function: no HTML escaping, one line.
+		buf := bytes.NewBuffer(dst)
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ev); err != nil {
+			return dst, err
+		}
+		return buf.Bytes(), nil
+	case f.tmpl != nil:
+		w := &appendWriter{b: dst}
+		if err := f.tmpl.Execute(w, EventData{ev}); err != nil {
+			return dst, err
+		}
+		return append(w.b, '\n'), nil
+	}
+	return f.appendDefault(dst, ev), nil
+}
+
+// appendDefault writes docker events' line: time, type, action, actor ID,
+// and the attributes sorted by key.
+func (f EventsFormat) appendDefault(dst []byte, ev events.Message) []byte {
+	loc := f.loc
+	if loc == nil {
+		loc = time.Local
+	}
+	switch {
+	case ev.TimeNano != 0:
+		dst = time.Unix(0, ev.TimeNano).In(loc).AppendFormat(dst, rfc3339NanoFixed)
+		dst = append(dst, ' ')
+	case ev.Time != 0:
+		dst = time.Unix(ev.Time, 0).In(loc).AppendFormat(dst, rfc3339NanoFixed)
+		dst = append(dst, ' ')
+	}
+	dst = append(dst, ev.Type...)
+	dst = append(dst, ' ')
+	dst = append(dst, ev.Action...)
+	dst = append(dst, ' ')
+	dst = append(dst, ev.Actor.ID...)
+	if len(ev.Actor.Attributes) > 0 {
+		keys := make([]string, 0, len(ev.Actor.Attributes))
+		for k := range ev.Actor.Attributes {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, " ("...)
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, k...)
+			dst = append(dst, '=')
+			dst = append(dst, ev.Actor.Attributes[k]...)
+		}
+		dst = append(dst, ')')
+	}
+	return append(dst, '\n')
+}

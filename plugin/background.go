@@ -1,0 +1,242 @@
+package plugin
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+// startWait bounds how long a command waits for a streamer it started.
+const startWait = 5 * time.Second
+
+// dialSocket connects to a streamer's Unix socket.
+func dialSocket(ctx context.Context, socket string) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", socket)
+}
+
+// streamerHealth asks a streamer's /v1/health over its socket.
+func streamerHealth(ctx context.Context, socket string) (map[string]any, error) {
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dialSocket(ctx, socket) },
+	}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker-live"+stream.HealthPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("health: %s", resp.Status)
+	}
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// startDetached starts the context's streamer in the background unless one
+// already answers, and waits until it is ready. started is false when one
+// was already running (or another command won the race to start it).
+func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPaths, opts serveOptions) (streamerInfo, bool, error) {
+	if info, err := readInfo(paths.Info); err == nil && processAlive(info.PID) {
+		hctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, herr := streamerHealth(hctx, paths.Socket)
+		cancel()
+		if herr == nil {
+			return info, false, nil
+		}
+	}
+	if err := paths.ensureDir(); err != nil {
+		return streamerInfo{}, false, fmt.Errorf("cannot create the state folder: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return streamerInfo{}, false, fmt.Errorf("cannot find the plugin binary: %v", err)
+	}
+	logFile, err := os.OpenFile(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return streamerInfo{}, false, fmt.Errorf("cannot open the log %s: %v", paths.Log, err)
+	}
+	defer logFile.Close()
+	_ = logFile.Chmod(0o600)
+	readR, readW, err := os.Pipe()
+	if err != nil {
+		return streamerInfo{}, false, err
+	}
+	defer readR.Close()
+
+	args := append(globalArgs(os.Args[1:]), "live", "serve", "--ready-fd", "3",
+		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource)
+	if opts.listen != "" {
+		args = append(args, "--listen", opts.listen)
+	}
+	for _, o := range opts.allowOrigins {
+		args = append(args, "--allow-origin", o)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = childEnv(os.Environ())
+	cmd.Stdin = nil
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.ExtraFiles = []*os.File{readW}
+	// Its own session: no terminal signals from the shell that started it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Dir = "/"
+	if err := cmd.Start(); err != nil {
+		readW.Close()
+		return streamerInfo{}, false, fmt.Errorf("cannot start the streamer: %v", err)
+	}
+	readW.Close()
+	pid := cmd.Process.Pid
+	// Reap it if it exits while we wait; once it is ready we let it go.
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(readR).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case l := <-line:
+		switch {
+		case strings.HasPrefix(l, "ready"):
+			info, err := readInfo(paths.Info)
+			if err != nil {
+				info = streamerInfo{PID: pid, Socket: paths.Socket, Log: paths.Log, Context: dockerCli.CurrentContext()}
+			}
+			return info, true, nil
+		case strings.HasPrefix(l, "exists"):
+			// Another command started one first: that one serves us.
+			info, err := waitForInfo(ctx, paths)
+			return info, false, err
+		default:
+			return streamerInfo{}, false, fmt.Errorf("the streamer exited before it was ready; see %s: %s", paths.Log, lastLogLine(paths.Log))
+		}
+	case <-time.After(startWait):
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		return streamerInfo{}, false, fmt.Errorf("the streamer was not ready within %s; see %s", startWait, paths.Log)
+	case <-ctx.Done():
+		return streamerInfo{}, false, ctx.Err()
+	}
+}
+
+func waitForInfo(ctx context.Context, paths streamerPaths) (streamerInfo, error) {
+	deadline := time.Now().Add(startWait)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if info, err := readInfo(paths.Info); err == nil {
+			hctx, cancel := context.WithTimeout(ctx, time.Second)
+			_, herr := streamerHealth(hctx, paths.Socket)
+			cancel()
+			if herr == nil {
+				return info, nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // poll interval while another process starts
+	}
+	return streamerInfo{}, fmt.Errorf("another streamer is starting but did not answer within %s", startWait)
+}
+
+func lastLogLine(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	return lines[len(lines)-1]
+}
+
+// childEnv drops DOCKER_CLI_PLUGIN_SOCKET: a child that keeps it is
+// cancelled when the docker CLI that started its parent exits.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "DOCKER_CLI_PLUGIN_SOCKET=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// flagsWithValue are docker's global flags that take a separate value.
+var flagsWithValue = map[string]bool{
+	"-c": true, "--context": true, "-H": true, "--host": true, "--config": true,
+	"-l": true, "--log-level": true, "--tlscacert": true, "--tlscert": true, "--tlskey": true,
+}
+
+// globalArgs returns the global docker flags before the "live" command, so
+// that a child streamer serves the same context and endpoint.
+func globalArgs(args []string) []string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "live" {
+			return append([]string(nil), args[:i]...)
+		}
+		if flagsWithValue[a] {
+			i++
+		}
+	}
+	return nil
+}
+
+// streamerDialer dials the context's streamer and starts one when none
+// answers. Starts are spaced out, so that a streamer that keeps failing is
+// not restarted in a tight loop while the client falls back to polling.
+type streamerDialer struct {
+	dockerCli command.Cli
+	paths     streamerPaths
+	notice    func(string) // where to say that a streamer is being started
+	noStart   bool
+
+	mu        sync.Mutex
+	lastStart time.Time
+}
+
+const restartSpacing = 3 * time.Second
+
+func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
+	c, err := dialSocket(ctx, d.paths.Socket)
+	if err == nil || d.noStart {
+		return c, err
+	}
+	if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
+		return nil, err
+	}
+	d.mu.Lock()
+	due := time.Since(d.lastStart) >= restartSpacing
+	if due {
+		d.lastStart = time.Now()
+	}
+	d.mu.Unlock()
+	if !due {
+		return nil, err
+	}
+	if d.notice != nil {
+		d.notice(fmt.Sprintf("starting the docker live streamer for context %q...", d.dockerCli.CurrentContext()))
+	}
+	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto"}); serr != nil {
+		return nil, serr
+	}
+	return dialSocket(ctx, d.paths.Socket)
+}

@@ -1,0 +1,149 @@
+package plugin
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/moby/moby/api/types/events"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+// filterSet is parsed --filter flags: key to accepted values. Values of one
+// key are ORed, keys are ANDed, as in docker ps and docker events.
+type filterSet map[string][]string
+
+func parseFilters(flags []string, allowed []string) (filterSet, error) {
+	fs := filterSet{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !ok || k == "" {
+			return nil, fmt.Errorf("invalid --filter %q: use key=value", f)
+		}
+		if !slices.Contains(allowed, k) {
+			return nil, fmt.Errorf("invalid --filter key %q: use one of %s", k, strings.Join(allowed, ", "))
+		}
+		fs[k] = append(fs[k], v)
+	}
+	return fs, nil
+}
+
+// watchFilterKeys are docker ps' keys that make sense live, plus project.
+var watchFilterKeys = []string{"name", "id", "label", "status", "health", "ancestor", "project"}
+
+var validStatus = []string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}
+var validHealth = []string{"starting", "healthy", "unhealthy", "none"}
+
+func parseWatchFilters(flags []string) (filterSet, error) {
+	fs, err := parseFilters(flags, watchFilterKeys)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range fs["status"] {
+		if !slices.Contains(validStatus, v) {
+			return nil, fmt.Errorf("invalid --filter status=%s: use one of %s", v, strings.Join(validStatus, ", "))
+		}
+	}
+	for _, v := range fs["health"] {
+		if !slices.Contains(validHealth, v) {
+			return nil, fmt.Errorf("invalid --filter health=%s: use one of %s", v, strings.Join(validHealth, ", "))
+		}
+	}
+	return fs, nil
+}
+
+// matchContainer applies docker ps' semantics: name is a substring, id a
+// prefix, label key or key=value, ancestor the image name (with or without
+// tag) or an image id prefix.
+func (fs filterSet) matchContainer(c *stream.Container) bool {
+	for key, values := range fs {
+		ok := slices.ContainsFunc(values, func(v string) bool {
+			switch key {
+			case "name":
+				return strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
+			case "id":
+				return strings.HasPrefix(c.ID, v)
+			case "label":
+				return matchLabel(c.Labels, v)
+			case "status":
+				return c.State == v
+			case "health":
+				if v == "none" {
+					return c.Health == ""
+				}
+				return c.Health == v
+			case "ancestor":
+				return c.Image == v || strings.HasPrefix(c.Image, v+":") || strings.HasPrefix(c.Image, v+"@")
+			case "project":
+				return c.Project == v
+			}
+			return false
+		})
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func matchLabel(labels map[string]string, v string) bool {
+	k, want, hasValue := strings.Cut(v, "=")
+	got, ok := labels[k]
+	return ok && (!hasValue || got == want)
+}
+
+// eventFilterKeys are docker events' keys.
+var eventFilterKeys = []string{"type", "event", "container", "image", "label", "network", "volume", "daemon", "plugin", "node", "service", "secret", "config", "scope"}
+
+// matchEvent follows docker events: container, image, network, volume,
+// daemon and plugin match the actor's id or name; event matches the action
+// with or without its ": detail" suffix.
+func (fs filterSet) matchEvent(ev *events.Message) bool {
+	for key, values := range fs {
+		ok := slices.ContainsFunc(values, func(v string) bool {
+			switch key {
+			case "type":
+				return string(ev.Type) == v
+			case "event":
+				action := string(ev.Action)
+				base, _, _ := strings.Cut(action, ":")
+				return action == v || base == v
+			case "label":
+				return matchLabel(ev.Actor.Attributes, v)
+			case "scope":
+				return ev.Scope == v
+			case "container":
+				return ev.Type == events.ContainerEventType && actorIs(ev, v)
+			case "image":
+				if ev.Type == events.ImageEventType {
+					return actorIs(ev, v)
+				}
+				img := ev.Actor.Attributes["image"]
+				return ev.Type == events.ContainerEventType && (img == v || strings.HasPrefix(img, v+":"))
+			case "network":
+				if ev.Type == events.NetworkEventType {
+					return actorIs(ev, v)
+				}
+				return false
+			case "volume":
+				return ev.Type == events.VolumeEventType && actorIs(ev, v)
+			case "daemon":
+				return ev.Type == events.DaemonEventType && actorIs(ev, v)
+			case "plugin":
+				return ev.Type == events.PluginEventType && actorIs(ev, v)
+			default:
+				return actorIs(ev, v)
+			}
+		})
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func actorIs(ev *events.Message, v string) bool {
+	return ev.Actor.ID == v || strings.HasPrefix(ev.Actor.ID, v) || ev.Actor.Attributes["name"] == v
+}

@@ -1,0 +1,79 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+)
+
+type stopOptions struct {
+	all bool
+}
+
+// stopWait is how long a streamer gets to exit on SIGTERM before SIGKILL.
+const stopWait = 5 * time.Second
+
+func newStopCommand(dockerCli command.Cli) *cobra.Command {
+	var opts stopOptions
+	cmd := &cobra.Command{
+		Use:   "stop [OPTIONS]",
+		Short: "Stop the current context's streamer (or every streamer)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStop(cmd.Context(), dockerCli, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.all, "all", "a", false, "Stop every running streamer")
+	return cmd
+}
+
+func runStop(ctx context.Context, dockerCli command.Cli, opts stopOptions) error {
+	var targets []streamerPaths
+	if opts.all {
+		dirs, err := listStreamerDirs()
+		if err != nil {
+			return err
+		}
+		targets = dirs
+	} else {
+		targets = []streamerPaths{pathsFor(dockerCli)}
+	}
+	stopped := 0
+	for _, p := range targets {
+		info, err := readInfo(p.Info)
+		if err != nil || !processAlive(info.PID) {
+			continue
+		}
+		if err := stopProcess(ctx, info.PID); err != nil {
+			return fmt.Errorf("stopping the streamer for context %q: %v", info.Context, err)
+		}
+		fmt.Fprintf(dockerCli.Out(), "stopped the streamer for context %q (pid %d)\n", info.Context, info.PID)
+		stopped++
+	}
+	if stopped == 0 && !opts.all {
+		fmt.Fprintf(dockerCli.Out(), "no streamer runs for context %q\n", dockerCli.CurrentContext())
+	}
+	return nil
+}
+
+func stopProcess(ctx context.Context, pid int) error {
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(stopWait)
+	for time.Now().Before(deadline) {
+		if !processAlive(pid) || isZombie(pid) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // poll interval for the exit
+		}
+	}
+	return syscall.Kill(pid, syscall.SIGKILL)
+}

@@ -1,0 +1,440 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	ossignal "os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/docker/cli/cli/command"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/docker-live/docker-live/output"
+	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/liveclient"
+	"github.com/docker-live/docker-live/stream/source"
+)
+
+type watchOptions struct {
+	all        bool
+	filters    []string
+	sort       string
+	noStream   bool
+	noTrunc    bool
+	format     string
+	interval   time.Duration
+	poll       bool
+	containers []string
+}
+
+// noStreamWait bounds how long --no-stream waits for stats of a streamer
+// that has just started and holds none yet. A warm streamer answers at once.
+const noStreamWait = 3 * time.Second
+
+var sortKeys = []string{"name", "cpu", "mem", "net", "io", "pids", "state"}
+
+func newWatchCommand(dockerCli command.Cli) *cobra.Command {
+	var opts watchOptions
+	cmd := &cobra.Command{
+		Use:   "watch [OPTIONS] [CONTAINER...]",
+		Short: "Live table of containers: state, health, CPU, memory, network, block I/O, PIDs",
+		Long: "Attaches to the current context's streamer (starting one in the background when none runs)\n" +
+			"and shows every container live. Falls back to polling the Docker API when the streamer\n" +
+			"cannot be reached, and returns to live by itself.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.containers = args
+			return runWatch(cmd.Context(), dockerCli, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&opts.all, "all", "a", false, "Show all containers (default shows running and paused)")
+	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "Filter containers (name, id, label, status, health, ancestor, project)")
+	f.StringVar(&opts.sort, "sort", "name", "Sort by name, cpu, mem, net, io, pids or state")
+	f.BoolVar(&opts.noStream, "no-stream", false, "Print the current state once and exit")
+	f.BoolVar(&opts.noTrunc, "no-trunc", false, "Do not truncate output")
+	f.StringVar(&opts.format, "format", "", `Format: "table", "table TEMPLATE", "json" (NDJSON) or a Go template`)
+	f.DurationVar(&opts.interval, "interval", time.Second, "Stats refresh and polling interval (at least 1s)")
+	f.BoolVar(&opts.poll, "poll", false, "Skip the streamer and poll the Docker API directly")
+	return cmd
+}
+
+// watchView is what one run of watch needs to render: the parsed options.
+type watchView struct {
+	opts    watchOptions
+	format  output.WatchFormat
+	filters filterSet
+	context string
+}
+
+func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
+	format, err := output.ParseWatchFormat(opts.format)
+	if err != nil {
+		return err
+	}
+	filters, err := parseWatchFilters(opts.filters)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(sortKeys, opts.sort) {
+		return fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", "))
+	}
+	if opts.interval < stream.MinStatsInterval {
+		return fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval)
+	}
+	wv := &watchView{opts: opts, format: format, filters: filters, context: dockerCli.CurrentContext()}
+
+	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	ignoreSIGPIPE()
+
+	state := newWatchState()
+	errOut := dockerCli.Err()
+	jsonNotices := format.Kind != output.FormatTable || !dockerCli.Out().IsTerminal()
+	runErr := make(chan error, 1)
+	pollInto := func(ctx context.Context) {
+		_ = source.Poll(ctx, dockerCli.Client(), state.pollSink(), opts.interval)
+	}
+	if opts.poll {
+		state.setConn(liveclient.State{Mode: liveclient.ModePolling})
+		go func() { pollInto(ctx); runErr <- nil }()
+	} else {
+		dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
+		notices := newConnNotices(errOut, jsonNotices)
+		go func() {
+			runErr <- liveclient.Run(ctx, liveclient.Options{
+				Dial: dialer.Dial,
+				Subscription: stream.Subscription{
+					Topics:        []string{stream.TopicContainers, stream.TopicStats},
+					StatsInterval: opts.interval.String(),
+				},
+				OnState: func(st liveclient.State) {
+					state.setConn(st)
+					notices.report(st, opts.interval)
+				},
+				Fallback: pollInto,
+			}, state.Apply)
+		}()
+	}
+
+	out := dockerCli.Out()
+	if opts.noStream {
+		return watchOnce(ctx, out, wv, state, runErr)
+	}
+	return watchLoop(ctx, out, wv, state, runErr)
+}
+
+// watchOnce prints the state once, as soon as the streamer's snapshot (or
+// a poll) has it, without waiting for new samples when it already has them.
+func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchState, runErr <-chan error) error {
+	deadline := time.NewTimer(noStreamWait + 2*time.Second)
+	defer deadline.Stop()
+	var statsWait <-chan time.Time
+	firstGen := -1
+	for {
+		v := state.snapshot(false)
+		if v.haveState {
+			if firstGen < 0 {
+				firstGen = v.statsGen
+				t := time.NewTimer(noStreamWait)
+				defer t.Stop()
+				statsWait = t.C
+			}
+			// Polling needs two samples for CPU %; the streamer's cache has
+			// them already.
+			need := 1
+			if v.conn.Mode == liveclient.ModePolling {
+				need = 2
+			}
+			if statsComplete(wv, v) && (v.conn.Mode != liveclient.ModePolling || v.statsGen >= need) {
+				return writeOut(out, renderOnce(wv, v))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-runErr:
+			if err != nil {
+				return err
+			}
+			return errors.New("the stream ended before any state arrived")
+		case <-state.stateCh:
+		case <-state.statsCh:
+		case <-statsWait:
+			return writeOut(out, renderOnce(wv, state.snapshot(false)))
+		case <-deadline.C:
+			return errors.New("no state from the streamer or the Docker API in time")
+		}
+	}
+}
+
+// statsComplete reports whether every shown running container has a sample.
+func statsComplete(wv *watchView, v view) bool {
+	for _, c := range v.containers {
+		if c.State != "running" || !wv.visible(&c) {
+			continue
+		}
+		if _, ok := v.stats[c.ID]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func renderOnce(wv *watchView, v view) []byte {
+	now := time.Now()
+	rows := wv.rows(v)
+	switch wv.format.Kind {
+	case output.FormatJSON:
+		var buf []byte
+		for _, r := range rows {
+			buf = output.AppendJSONRow(buf, r, wv.context, now)
+		}
+		return buf
+	case output.FormatTemplate:
+		return wv.appendTemplateRows(nil, rows, now)
+	default:
+		return output.RenderTable(rows, output.Header{}, output.TableOptions{NoTrunc: wv.opts.noTrunc, Now: now, Template: wv.format.Template})
+	}
+}
+
+func (wv *watchView) appendTemplateRows(buf []byte, rows []output.Row, now time.Time) []byte {
+	for _, r := range rows {
+		var err error
+		buf, err = wv.format.Template.AppendRow(buf, r, output.TableOptions{NoTrunc: wv.opts.noTrunc, Now: now})
+		if err != nil {
+			buf = append(buf, fmt.Sprintf("template error: %v\n", err)...)
+		}
+	}
+	return buf
+}
+
+// visible applies -a, the CONTAINER arguments and --filter.
+func (wv *watchView) visible(c *stream.Container) bool {
+	if !wv.opts.all && len(wv.opts.containers) == 0 && c.State != "running" && c.State != "paused" && c.State != "restarting" {
+		return false
+	}
+	if len(wv.opts.containers) > 0 && !slices.ContainsFunc(wv.opts.containers, func(a string) bool {
+		return a == c.Name || strings.HasPrefix(c.ID, a)
+	}) {
+		return false
+	}
+	return wv.filters.matchContainer(c)
+}
+
+func (wv *watchView) rows(v view) []output.Row {
+	now := time.Now()
+	rows := make([]output.Row, 0, len(v.containers))
+	for i := range v.containers {
+		c := &v.containers[i]
+		if !wv.visible(c) {
+			continue
+		}
+		var s *stream.Stats
+		if st, ok := v.stats[c.ID]; ok {
+			s = &st
+		}
+		// The status text is relative ("Up 5 minutes"): recompute it for
+		// this frame rather than show the one from the last change.
+		c.Status = source.StatusText(*c, now)
+		rows = append(rows, output.NewRow(*c, s))
+	}
+	sortRows(rows, wv.opts.sort)
+	return rows
+}
+
+func sortRows(rows []output.Row, key string) {
+	desc := func(f func(r *output.Row) float64) func(a, b output.Row) int {
+		return func(a, b output.Row) int {
+			if x, y := f(&a), f(&b); x != y {
+				if x > y {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Name, b.Name)
+		}
+	}
+	var cmp func(a, b output.Row) int
+	switch key {
+	case "cpu":
+		cmp = desc(func(r *output.Row) float64 { return r.CPUPercent })
+	case "mem":
+		cmp = desc(func(r *output.Row) float64 { return float64(r.MemUsage) })
+	case "net":
+		cmp = desc(func(r *output.Row) float64 { return r.NetRxRate + r.NetTxRate })
+	case "io":
+		cmp = desc(func(r *output.Row) float64 { return float64(r.BlockRead + r.BlockWrite) })
+	case "pids":
+		cmp = desc(func(r *output.Row) float64 { return float64(r.PIDs) })
+	case "state":
+		cmp = func(a, b output.Row) int {
+			if c := strings.Compare(a.State, b.State); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Name, b.Name)
+		}
+	default:
+		cmp = func(a, b output.Row) int { return strings.Compare(a.Name, b.Name) }
+	}
+	slices.SortStableFunc(rows, cmp)
+}
+
+// watchLoop redraws state changes at once and stats at most every interval.
+func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchState, runErr <-chan error) error {
+	tty := false
+	fd := -1
+	if f, ok := out.(interface{ FD() uintptr }); ok {
+		fd = int(f.FD())
+		tty = term.IsTerminal(fd)
+	}
+	table := wv.format.Kind == output.FormatTable
+	var framer output.Framer
+	if table {
+		framer = output.NewFramer(tty)
+		defer func() { _, _ = out.Write(framer.Restore()) }()
+	}
+	var lastStats time.Time
+	var pending <-chan time.Time
+	redraw := time.NewTicker(wv.opts.interval)
+	defer redraw.Stop()
+	for {
+		var statsUpdate bool
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-runErr:
+			return err
+		case <-state.stateCh:
+		case <-state.statsCh:
+			if since := time.Since(lastStats); since < wv.opts.interval {
+				if pending == nil {
+					pending = time.After(wv.opts.interval - since)
+				}
+				continue
+			}
+			statsUpdate = true
+		case <-pending:
+			statsUpdate = true
+		case <-redraw.C:
+			if !table || !tty {
+				continue // plain output only changes when data does
+			}
+		}
+		if statsUpdate {
+			pending = nil
+			lastStats = time.Now()
+		}
+		v := state.snapshot(true)
+		if !v.haveState && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
+			continue
+		}
+		now := time.Now()
+		var buf []byte
+		if table {
+			width, height := 0, 0
+			if tty {
+				width, height, _ = term.GetSize(fd)
+			}
+			body := output.RenderTable(wv.rows(v), wv.header(v, len(v.containers)), output.TableOptions{
+				Width: width, Height: height, NoTrunc: wv.opts.noTrunc, Now: now, TTY: tty, Template: wv.format.Template,
+			})
+			buf = framer.Frame(body)
+		} else {
+			rows := wv.rows(v)
+			if !statsUpdate {
+				// A state change: only the containers that changed.
+				rows = slices.DeleteFunc(rows, func(r output.Row) bool { return !slices.Contains(v.dirty, r.ID) })
+			}
+			if wv.format.Kind == output.FormatJSON {
+				for _, r := range rows {
+					buf = output.AppendJSONRow(buf, r, wv.context, now)
+				}
+			} else {
+				buf = wv.appendTemplateRows(buf, rows, now)
+			}
+		}
+		if err := writeOut(out, buf); err != nil {
+			return err
+		}
+	}
+}
+
+func (wv *watchView) header(v view, total int) output.Header {
+	h := output.Header{Context: wv.context, Containers: total, Updated: v.updated}
+	switch v.conn.Mode {
+	case liveclient.ModeLive:
+		h.Mode = output.ModeLive
+	case liveclient.ModePolling:
+		h.Mode = output.ModePolling
+		h.Detail = fmt.Sprintf("streamer unavailable, Docker API every %s", wv.opts.interval)
+	case liveclient.ModeReconnecting:
+		h.Mode = output.ModeReconnecting
+		h.Detail = fmt.Sprintf("attempt %d, next in %s", v.conn.Attempt, v.conn.NextTry.Round(100*time.Millisecond))
+	default:
+		h.Mode = output.ModeReconnecting
+		h.Detail = "connecting"
+	}
+	if v.engine.State == stream.EngineUnavailable && v.haveState {
+		h.Mode = output.ModeEngineUnavailable
+		h.Detail = v.engine.Error
+	}
+	return h
+}
+
+// writeOut writes one frame; a closed pipe (| head) ends quietly.
+func writeOut(out io.Writer, buf []byte) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	_, err := out.Write(buf)
+	if errors.Is(err, syscall.EPIPE) {
+		return errClosedPipe
+	}
+	return err
+}
+
+// errClosedPipe ends a command whose reader went away; it exits 0.
+var errClosedPipe = errors.New("output closed")
+
+// ignoreSIGPIPE makes writes to a closed stdout fail with EPIPE instead of
+// killing the process, so that `| head` ends the command with status 0.
+func ignoreSIGPIPE() {
+	ossignal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
+// connNotices prints one stderr line per change of connection mode, for
+// output that has no header line (json, templates, pipes).
+type connNotices struct {
+	w       io.Writer
+	enabled bool
+	last    liveclient.Mode
+}
+
+func newConnNotices(w io.Writer, enabled bool) *connNotices {
+	return &connNotices{w: w, enabled: enabled}
+}
+
+func (n *connNotices) report(st liveclient.State, interval time.Duration) {
+	if !n.enabled || st.Mode == n.last {
+		return
+	}
+	prev := n.last
+	n.last = st.Mode
+	switch st.Mode {
+	case liveclient.ModeLive:
+		if prev != "" && prev != liveclient.ModeConnecting {
+			fmt.Fprintln(n.w, "docker live: live: connected to the streamer")
+		}
+	case liveclient.ModeReconnecting:
+		fmt.Fprintf(n.w, "docker live: reconnecting: streamer connection lost (%v)\n", oneLine(st.Err))
+	case liveclient.ModePolling:
+		fmt.Fprintf(n.w, "docker live: polling: streamer unavailable, polling the Docker API every %s\n", interval)
+	}
+}

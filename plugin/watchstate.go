@@ -1,0 +1,240 @@
+package plugin
+
+import (
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/events"
+
+	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/liveclient"
+)
+
+// watchState is the watch command's copy of the containers. The live
+// stream (Apply) and the polling fallback (as a stream.Sink) write into
+// it; the renderer reads copies. Changes are signalled, never pushed, so a
+// slow terminal never holds up the stream.
+type watchState struct {
+	mu         sync.Mutex
+	containers map[string]stream.Container
+	stats      map[string]stream.Stats
+	conn       liveclient.State
+	engine     stream.EngineStatus
+	updated    time.Time
+	haveState  bool // a snapshot or a poll has arrived
+	statsGen   int  // batches received, for --no-stream
+
+	// changed carries the ids of containers whose state changed, for
+	// per-container output (json, templates); nil id means "all".
+	stateCh chan struct{}
+	statsCh chan struct{}
+	dirty   map[string]bool
+	fromSrc string // "live" or "poll": which writer fed the last update
+}
+
+func newWatchState() *watchState {
+	return &watchState{
+		containers: make(map[string]stream.Container),
+		stats:      make(map[string]stream.Stats),
+		stateCh:    make(chan struct{}, 1),
+		statsCh:    make(chan struct{}, 1),
+		dirty:      make(map[string]bool),
+	}
+}
+
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Apply takes one message from the live stream.
+func (w *watchState) Apply(m *stream.Message) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch m.Type {
+	case stream.TypeHello:
+		w.engine = m.Hello.Engine
+		w.fromSrc = "live"
+	case stream.TypeSnapshot:
+		w.resetLocked(m.Snapshot.Containers)
+		for _, c := range m.Snapshot.Containers {
+			if c.Stats != nil {
+				w.stats[c.ID] = *c.Stats
+			}
+		}
+		w.engine = m.Snapshot.Engine
+		w.haveState = true
+		w.touchLocked(m.Time, "")
+		notify(w.stateCh)
+	case stream.TypeContainer:
+		w.upsertLocked(*m.Container)
+		w.touchLocked(m.Time, m.Container.ID)
+		notify(w.stateCh)
+	case stream.TypeRemove:
+		w.removeLocked(m.Remove.ID)
+		w.touchLocked(m.Time, "")
+		notify(w.stateCh)
+	case stream.TypeEngine:
+		w.engine = *m.Engine
+		w.touchLocked(m.Time, "")
+		notify(w.stateCh)
+	case stream.TypeStats:
+		for _, s := range m.Stats {
+			if _, ok := w.containers[s.ID]; ok {
+				w.stats[s.ID] = s
+			}
+		}
+		w.statsGen++
+		w.updated = m.Time
+		notify(w.statsCh)
+	}
+	return nil
+}
+
+func (w *watchState) touchLocked(t time.Time, id string) {
+	if t.IsZero() {
+		t = time.Now()
+	}
+	w.updated = t
+	if id == "" {
+		for k := range w.containers {
+			w.dirty[k] = true
+		}
+	} else {
+		w.dirty[id] = true
+	}
+}
+
+func (w *watchState) resetLocked(list []stream.Container) {
+	seen := make(map[string]bool, len(list))
+	for _, c := range list {
+		seen[c.ID] = true
+		w.upsertLocked(c)
+	}
+	for id := range w.containers {
+		if !seen[id] {
+			w.removeLocked(id)
+		}
+	}
+}
+
+func (w *watchState) upsertLocked(c stream.Container) {
+	c.Stats = nil
+	w.containers[c.ID] = c
+	if c.State != "running" && c.State != "paused" && c.State != "restarting" {
+		delete(w.stats, c.ID)
+	}
+}
+
+func (w *watchState) removeLocked(id string) {
+	delete(w.containers, id)
+	delete(w.stats, id)
+	delete(w.dirty, id)
+}
+
+// setConn records the connection state for the header.
+func (w *watchState) setConn(st liveclient.State) {
+	w.mu.Lock()
+	w.conn = st
+	w.mu.Unlock()
+	notify(w.stateCh)
+}
+
+// pollSink adapts the state to the poller: the fallback writes through
+// the same Sink interface as the streamer's Engine side.
+func (w *watchState) pollSink() stream.Sink { return pollSink{w} }
+
+type pollSink struct{ w *watchState }
+
+func (p pollSink) EngineStatus(st stream.EngineStatus) {
+	p.w.mu.Lock()
+	changed := p.w.engine != st
+	p.w.engine = st
+	p.w.mu.Unlock()
+	if changed {
+		notify(p.w.stateCh)
+	}
+}
+
+func (p pollSink) Reset(list []stream.Container) {
+	p.w.mu.Lock()
+	defer p.w.mu.Unlock()
+	changed := len(list) != len(p.w.containers)
+	for _, c := range list {
+		old, ok := p.w.containers[c.ID]
+		if !ok || old.State != c.State || old.Health != c.Health || old.Name != c.Name || old.ExitCode != c.ExitCode {
+			changed = true
+			p.w.dirty[c.ID] = true
+		}
+	}
+	p.w.resetLocked(list)
+	p.w.haveState = true
+	p.w.fromSrc = "poll"
+	p.w.updated = time.Now()
+	if changed {
+		notify(p.w.stateCh)
+	}
+}
+
+func (p pollSink) Upsert(c stream.Container) {
+	p.w.mu.Lock()
+	p.w.upsertLocked(c)
+	p.w.touchLocked(time.Now(), c.ID)
+	p.w.mu.Unlock()
+	notify(p.w.stateCh)
+}
+
+func (p pollSink) Remove(id string) {
+	p.w.mu.Lock()
+	p.w.removeLocked(id)
+	p.w.mu.Unlock()
+	notify(p.w.stateCh)
+}
+
+func (p pollSink) Event(events.Message) {}
+
+func (p pollSink) Stats(s stream.Stats) {
+	p.w.mu.Lock()
+	if _, ok := p.w.containers[s.ID]; ok {
+		p.w.stats[s.ID] = s
+		p.w.updated = time.Now()
+	}
+	p.w.statsGen++
+	p.w.mu.Unlock()
+	notify(p.w.statsCh)
+}
+
+// view is a consistent copy for one frame.
+type view struct {
+	containers []stream.Container
+	stats      map[string]stream.Stats
+	conn       liveclient.State
+	engine     stream.EngineStatus
+	updated    time.Time
+	dirty      []string
+	haveState  bool
+	statsGen   int
+}
+
+func (w *watchState) snapshot(takeDirty bool) view {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v := view{
+		containers: slices.Collect(maps.Values(w.containers)),
+		stats:      maps.Clone(w.stats),
+		conn:       w.conn,
+		engine:     w.engine,
+		updated:    w.updated,
+		haveState:  w.haveState,
+		statsGen:   w.statsGen,
+	}
+	if takeDirty {
+		v.dirty = slices.Sorted(maps.Keys(w.dirty))
+		clear(w.dirty)
+	}
+	return v
+}

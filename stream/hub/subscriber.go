@@ -1,0 +1,295 @@
+package hub
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+// RequestError is a subscription the hub refuses. Code is the close code the
+// server should use, Kind the error code of the error message.
+type RequestError struct {
+	Code int
+	Kind string
+	Msg  string
+}
+
+func (e *RequestError) Error() string { return e.Msg }
+
+func badRequest(kind, format string, args ...any) error {
+	return &RequestError{Code: stream.CloseBadRequest, Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Subscriber is one client's view of the hub: a bounded queue of sequenced
+// frames, plus one slot for the newest stats batch, which replaces the one
+// before it when the client lags (stats are last-value-wins).
+type Subscriber struct {
+	hub      *Hub
+	topics   map[string]bool // nil means every topic
+	filter   stream.ContainerFilter
+	filtered bool
+	interval time.Duration
+	maxQueue int
+
+	notify chan struct{} // one pending wake-up for the write pump
+
+	mu        sync.Mutex
+	queue     [][]byte
+	stats     []byte
+	lastStats time.Time
+	closeCode int // non-zero once the subscriber must be disconnected
+	closeText string
+}
+
+// Ready is signalled whenever Take has something to return.
+func (s *Subscriber) Ready() <-chan struct{} { return s.notify }
+
+// Take hands over everything waiting: the queued frames in order, then the
+// newest stats batch. A non-zero closeCode means the connection must be
+// closed with it after (or instead of) writing; frames are dropped then, as
+// the client will resume or resync anyway.
+func (s *Subscriber) Take(buf [][]byte) (frames [][]byte, closeCode int, closeText string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closeCode != 0 {
+		return buf[:0], s.closeCode, s.closeText
+	}
+	frames = append(buf[:0], s.queue...)
+	clear(s.queue)
+	s.queue = s.queue[:0]
+	if s.stats != nil {
+		frames = append(frames, s.stats)
+		s.stats = nil
+	}
+	return frames, 0, ""
+}
+
+func (s *Subscriber) wake() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+// push queues one sequenced frame. A subscriber whose queue is full is
+// ended as too slow: lifecycle messages are never dropped silently, so the
+// client must reconnect and resume from the ring, or resync.
+func (s *Subscriber) push(data []byte) {
+	s.mu.Lock()
+	if s.closeCode == 0 {
+		if len(s.queue) >= s.maxQueue {
+			s.closeCode, s.closeText = stream.CloseTooSlow, "too slow: reconnect with since to resume"
+			s.queue = nil
+			s.stats = nil
+		} else {
+			s.queue = append(s.queue, data)
+		}
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+// offerStats replaces the pending stats batch, honouring the subscriber's
+// interval. Half a flush period of slack keeps a 1 s subscriber on a 1 s
+// flush from skipping every other tick through jitter.
+func (s *Subscriber) offerStats(data []byte, now time.Time, slack time.Duration) {
+	s.mu.Lock()
+	if s.closeCode != 0 || now.Sub(s.lastStats) < s.interval-slack {
+		s.mu.Unlock()
+		return
+	}
+	s.stats = data
+	s.lastStats = now
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *Subscriber) end(code int, text string) {
+	s.mu.Lock()
+	if s.closeCode == 0 {
+		s.closeCode, s.closeText = code, text
+	}
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *Subscriber) wantsTopic(topic string) bool {
+	return topic == "" || s.topics == nil || s.topics[topic]
+}
+
+func (s *Subscriber) wants(e entry) bool {
+	if !s.wantsTopic(e.topic) {
+		return false
+	}
+	return e.container == nil || !s.filtered || matches(s.filter, e.container)
+}
+
+// matches applies a ContainerFilter: OR within a list, AND across lists.
+func matches(f stream.ContainerFilter, c *stream.Container) bool {
+	if len(f.Names) > 0 && !slices.ContainsFunc(f.Names, func(n string) bool { return strings.TrimPrefix(n, "/") == c.Name }) {
+		return false
+	}
+	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
+		return false
+	}
+	if len(f.Projects) > 0 && !slices.Contains(f.Projects, c.Project) {
+		return false
+	}
+	for _, l := range f.Labels {
+		k, v, hasValue := strings.Cut(l, "=")
+		got, ok := c.Labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
+	if sub.Protocol != stream.ProtocolVersion {
+		return nil, 0, &RequestError{Code: stream.CloseBadVersion, Kind: "bad_version",
+			Msg: fmt.Sprintf("protocol version %d is not supported; this streamer speaks %d", sub.Protocol, stream.ProtocolVersion)}
+	}
+	var topics map[string]bool
+	for _, t := range sub.Topics {
+		switch t {
+		case stream.TopicContainers, stream.TopicStats, stream.TopicEvents:
+		default:
+			return nil, 0, badRequest("bad_topic", "unknown topic %q: use containers, stats or events", t)
+		}
+		if topics == nil {
+			topics = make(map[string]bool)
+		}
+		topics[t] = true
+	}
+	for _, l := range sub.Filter.Labels {
+		if k, _, _ := strings.Cut(l, "="); k == "" {
+			return nil, 0, badRequest("bad_filter", "invalid label filter %q: use key or key=value", l)
+		}
+	}
+	for _, list := range [][]string{sub.Filter.Names, sub.Filter.IDs, sub.Filter.Projects} {
+		if slices.Contains(list, "") {
+			return nil, 0, badRequest("bad_filter", "invalid filter: empty name, id or project")
+		}
+	}
+	interval := stream.DefaultStatsRefresh
+	if sub.StatsInterval != "" {
+		d, err := time.ParseDuration(sub.StatsInterval)
+		if err != nil {
+			return nil, 0, badRequest("bad_interval", "invalid stats_interval %q: %v", sub.StatsInterval, err)
+		}
+		if d < stream.MinStatsInterval {
+			return nil, 0, badRequest("bad_interval", "stats_interval %s is below the minimum of %s", d, stream.MinStatsInterval)
+		}
+		interval = d
+	}
+	return topics, interval, nil
+}
+
+// Subscribe registers a subscriber. Its first frames are a hello and either
+// the messages after sub.Since (when the ring still holds them all) or a
+// snapshot (flagged as a resync when a Since could not be honoured), then
+// the newest stats. All of it is queued under the hub's lock, so nothing
+// broadcast concurrently can fall between the replay and the live stream.
+func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
+	topics, interval, err := validate(sub)
+	if err != nil {
+		return nil, err
+	}
+	s := &Subscriber{
+		hub:      h,
+		topics:   topics,
+		filter:   sub.Filter,
+		filtered: !filterIsEmpty(sub.Filter),
+		interval: interval,
+		maxQueue: h.cfg.QueueSize,
+		notify:   make(chan struct{}, 1),
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, errors.New("streamer stopping")
+	}
+	var replay []entry
+	resumed := false
+	if sub.Since != nil && sub.Since.Epoch == h.epoch {
+		replay, resumed = h.ring.after(sub.Since.Seq, h.seq)
+	}
+	now := h.cfg.Now()
+	hello := &stream.Message{Type: stream.TypeHello, Epoch: h.epoch, Seq: h.seq, Time: now, Hello: &stream.Hello{
+		Protocol:      stream.ProtocolVersion,
+		Server:        h.cfg.Server,
+		Context:       h.cfg.Context,
+		Endpoint:      h.cfg.Endpoint,
+		Engine:        h.engine,
+		StatsInterval: h.cfg.StatsFlush.String(),
+		Resumed:       resumed,
+	}}
+	s.queue = append(s.queue, mustEncode(hello))
+	if resumed {
+		for _, e := range replay {
+			if s.wants(e) {
+				s.queue = append(s.queue, e.data)
+			}
+		}
+	} else if s.wantsTopic(stream.TopicContainers) {
+		s.queue = append(s.queue, h.snapshotLocked(s, sub.Since != nil, now))
+	}
+	if s.wantsTopic(stream.TopicStats) && h.lastBatch != nil {
+		s.stats = h.lastBatch.forSubscriber(s)
+		s.lastStats = now
+	}
+	h.subs[s] = struct{}{}
+	h.idleSince = time.Time{}
+	s.wake()
+	return s, nil
+}
+
+func filterIsEmpty(f stream.ContainerFilter) bool {
+	return len(f.Names) == 0 && len(f.IDs) == 0 && len(f.Labels) == 0 && len(f.Projects) == 0
+}
+
+func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {
+	snap := &stream.Snapshot{Resync: resync, Engine: h.engine, Containers: make([]stream.Container, 0, len(h.containers))}
+	for _, id := range slices.Sorted(maps.Keys(h.containers)) {
+		c := h.containers[id]
+		if s.filtered && !matches(s.filter, c) {
+			continue
+		}
+		cc := *c
+		if st, ok := h.stats[id]; ok {
+			cc.Stats = &st
+		}
+		snap.Containers = append(snap.Containers, cc)
+	}
+	return mustEncode(&stream.Message{Type: stream.TypeSnapshot, Epoch: h.epoch, Seq: h.seq, Time: now, Snapshot: snap})
+}
+
+// Unsubscribe removes s; its write pump should stop.
+func (h *Hub) Unsubscribe(s *Subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[s]; !ok {
+		return
+	}
+	delete(h.subs, s)
+	if len(h.subs) == 0 {
+		h.idleSince = h.cfg.Now()
+	}
+}
+
+func mustEncode(m *stream.Message) []byte {
+	data, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("hub: encoding %s message: %v", m.Type, err))
+	}
+	return data
+}

@@ -1,0 +1,278 @@
+// Package liveclient reads a streamer's WebSocket stream for the commands:
+// it subscribes, resumes from the last seq after a lost connection with
+// jittered exponential backoff, reports its connection state, and runs a
+// fallback (direct Engine polling) while the streamer cannot be reached.
+package liveclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+// Mode is the client's connection state.
+type Mode string
+
+// Modes, as the connection indicator shows them.
+const (
+	ModeConnecting   Mode = "connecting"
+	ModeLive         Mode = "live"
+	ModeReconnecting Mode = "reconnecting"
+	ModePolling      Mode = "polling"
+)
+
+// State is reported on every change of mode and on every retry.
+type State struct {
+	Mode    Mode
+	Attempt int           // reconnect attempts since the last live connection
+	NextTry time.Duration // wait before the next attempt
+	Err     error         // why the last attempt failed
+}
+
+// Options configure Run. Zero values mean what each line says.
+type Options struct {
+	// Dial connects to the streamer (and may start one). Required.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Header is sent with the handshake (for example a token). Nil sends none.
+	Header http.Header
+	// Subscription is what to receive; Run manages its Since.
+	Subscription stream.Subscription
+	// OnState is called on every state change. Nil ignores them.
+	OnState func(State)
+	// MinBackoff and MaxBackoff bound the retry wait. Zero means 100 ms and 5 s.
+	MinBackoff, MaxBackoff time.Duration
+	// Fallback runs while the streamer is unreachable, from FallbackAfter
+	// after the connection was lost (or first tried) until it is live again,
+	// when its context is cancelled. Nil means no fallback.
+	Fallback func(ctx context.Context)
+	// FallbackAfter is how long to try the streamer before falling back.
+	// Zero means 2 s.
+	FallbackAfter time.Duration
+	// HandshakeTimeout bounds one connection attempt. Zero means 2 s.
+	HandshakeTimeout time.Duration
+}
+
+// ErrStop may be returned by a handler to end Run without error.
+var ErrStop = errors.New("stop")
+
+// Run delivers messages to handle until ctx ends or handle returns an
+// error (ErrStop ends it cleanly). Sequenced messages arrive exactly once
+// and in order across reconnects while the streamer's ring holds them;
+// otherwise a snapshot with Resync set comes first.
+func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) error {
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Second
+	}
+	if opts.FallbackAfter <= 0 {
+		opts.FallbackAfter = 2 * time.Second
+	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = 2 * time.Second
+	}
+	if opts.OnState == nil {
+		opts.OnState = func(State) {}
+	}
+	r := &runner{opts: opts, handle: handle}
+	return r.loop(ctx)
+}
+
+type runner struct {
+	opts   Options
+	handle func(*stream.Message) error
+	pos    *stream.Position // the last sequenced message handled
+
+	fallbackStop context.CancelFunc
+	fallbackDone chan struct{}
+}
+
+func (r *runner) loop(ctx context.Context) error {
+	defer r.stopFallback()
+	attempt := 0
+	lostAt := time.Now()
+	r.opts.OnState(State{Mode: ModeConnecting})
+	for {
+		live, err := r.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrStop) {
+			return nil
+		}
+		var he *handlerError
+		if errors.As(err, &he) {
+			return he.err
+		}
+		var fatal *FatalError
+		if errors.As(err, &fatal) {
+			return fatal
+		}
+		if live {
+			attempt = 0
+			lostAt = time.Now()
+		}
+		attempt++
+		wait := backoff(attempt, r.opts.MinBackoff, r.opts.MaxBackoff)
+		if r.fallbackStop == nil && r.opts.Fallback != nil && time.Since(lostAt) >= r.opts.FallbackAfter {
+			r.startFallback(ctx)
+		}
+		mode := ModeReconnecting
+		if r.fallbackStop != nil {
+			mode = ModePolling
+		}
+		r.opts.OnState(State{Mode: mode, Attempt: attempt, NextTry: wait, Err: err})
+		// Do not wait past the moment the fallback is due.
+		if r.fallbackStop == nil && r.opts.Fallback != nil {
+			if due := r.opts.FallbackAfter - time.Since(lostAt); due > 0 && due < wait {
+				wait = due
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// backoff is exponential from min to max with full jitter in its upper half,
+// so that many clients of one restarted streamer do not return in step.
+func backoff(attempt int, minWait, maxWait time.Duration) time.Duration {
+	d := minWait
+	for i := 1; i < attempt && d < maxWait; i++ {
+		d *= 2
+	}
+	d = min(d, maxWait)
+	return d/2 + rand.N(d/2+1)
+}
+
+func (r *runner) startFallback(ctx context.Context) {
+	fctx, cancel := context.WithCancel(ctx)
+	r.fallbackStop = cancel
+	r.fallbackDone = make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		r.opts.Fallback(fctx)
+	}(r.fallbackDone)
+}
+
+func (r *runner) stopFallback() {
+	if r.fallbackStop == nil {
+		return
+	}
+	r.fallbackStop()
+	<-r.fallbackDone
+	r.fallbackStop = nil
+}
+
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return e.err.Error() }
+
+// FatalError is a refusal that retrying cannot fix (a bad subscription, an
+// unsupported protocol version): Run returns it.
+type FatalError struct {
+	Code int
+	Msg  string
+}
+
+func (e *FatalError) Error() string { return e.Msg }
+
+// session runs one connection. live reports whether it got as far as a
+// hello, which resets the backoff.
+func (r *runner) session(ctx context.Context) (live bool, err error) {
+	hctx, cancel := context.WithTimeout(ctx, r.opts.HandshakeTimeout)
+	defer cancel()
+	dialer := websocket.Dialer{
+		NetDialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return r.opts.Dial(ctx)
+		},
+		HandshakeTimeout: r.opts.HandshakeTimeout,
+		ReadBufferSize:   16 << 10,
+		WriteBufferSize:  1024,
+	}
+	ws, resp, err := dialer.DialContext(hctx, "ws://docker-live"+stream.StreamPath, r.opts.Header)
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden) {
+			return false, &FatalError{Code: resp.StatusCode, Msg: fmt.Sprintf("streamer refused the connection: %s", resp.Status)}
+		}
+		return false, err
+	}
+	defer ws.Close()
+	// Unblock the read below when ctx ends.
+	stopWatch := context.AfterFunc(ctx, func() { ws.Close() })
+	defer stopWatch()
+
+	sub := r.opts.Subscription
+	sub.Protocol = stream.ProtocolVersion
+	sub.Since = r.pos
+	if err := ws.WriteJSON(stream.Request{Type: stream.TypeSubscribe, Subscribe: &sub}); err != nil {
+		return false, err
+	}
+	// Ping frames are answered by the default handler; a streamer that
+	// vanishes without closing is noticed by the read deadline.
+	const silence = 90 * time.Second
+	_ = ws.SetReadDeadline(time.Now().Add(silence))
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(silence))
+		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	refusal := ""
+	for {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && (ce.Code == stream.CloseBadRequest || ce.Code == stream.CloseBadVersion) {
+				if refusal == "" {
+					refusal = ce.Text
+				}
+				return live, &FatalError{Code: ce.Code, Msg: "streamer refused the subscription: " + refusal}
+			}
+			return live, err
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(silence))
+		msg := new(stream.Message)
+		if err := json.Unmarshal(data, msg); err != nil {
+			return live, fmt.Errorf("bad message from streamer: %v", err)
+		}
+		switch msg.Type {
+		case stream.TypeHello:
+			live = true
+			r.stopFallback()
+			r.opts.OnState(State{Mode: ModeLive})
+			if !msg.Hello.Resumed {
+				r.pos = &stream.Position{Epoch: msg.Epoch, Seq: msg.Seq}
+			}
+		case stream.TypeSnapshot:
+			r.pos = &stream.Position{Epoch: msg.Epoch, Seq: msg.Seq}
+		case stream.TypeContainer, stream.TypeRemove, stream.TypeEvent, stream.TypeEngine:
+			if r.pos != nil && r.pos.Epoch == msg.Epoch && msg.Seq <= r.pos.Seq {
+				continue // already handled before a reconnect
+			}
+			r.pos = &stream.Position{Epoch: msg.Epoch, Seq: msg.Seq}
+		case stream.TypeError:
+			// The close frame that follows decides whether to retry.
+			if msg.Error != nil {
+				refusal = msg.Error.Message
+			}
+			continue
+		}
+		if err := r.handle(msg); err != nil {
+			return live, &handlerError{err: err}
+		}
+	}
+}

@@ -1,0 +1,240 @@
+// Package server serves the hub over WebSocket: on a per-user Unix socket
+// (peer credentials checked) and, opt-in, on a TCP listener that demands a
+// token and checks Host and Origin against browser attacks.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/hub"
+)
+
+// Config sets up a Server. Zero values mean what each line says.
+type Config struct {
+	Hub *hub.Hub
+	// Health returns the body of /v1/health. Nil serves the hub's Info.
+	Health func() any
+	// Token guards every TCP request. It must be set to serve TCP.
+	Token []byte
+	// AllowOrigins lists the browser origins (scheme://host[:port]) that may
+	// open a stream. Empty refuses every request that carries an Origin.
+	AllowOrigins []string
+	// Logf receives one line per notable connection event. Nil is silent.
+	// Nothing logged ever contains a token or a query string.
+	Logf func(format string, args ...any)
+}
+
+// Server is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	upgrader websocket.Upgrader
+
+	mu      sync.Mutex
+	health  func() any
+	servers []*http.Server
+	conns   map[*conn]struct{}
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	s := &Server{cfg: cfg, conns: make(map[*conn]struct{}), health: cfg.Health}
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: &sync.Pool{},
+		// Origin is checked before the upgrade, with a clear 403.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return s
+}
+
+// ServeUnix serves l, which should come from ListenUnix, until Shutdown.
+func (s *Server) ServeUnix(l net.Listener) error {
+	return s.serve(l, s.handler(nil))
+}
+
+// ServeTCP serves l with token, Host and Origin checks until Shutdown.
+func (s *Server) ServeTCP(l net.Listener) error {
+	if len(s.cfg.Token) == 0 {
+		return errors.New("server: a token is required to serve TCP")
+	}
+	return s.serve(l, s.handler(&tcpGuard{token: s.cfg.Token, addr: l.Addr().String()}))
+}
+
+func (s *Server) serve(l net.Listener, h http.Handler) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		// Idle keep-alive connections (health probes) must not pile up.
+		IdleTimeout: 30 * time.Second,
+		ErrorLog:    nil,
+	}
+	s.mu.Lock()
+	s.servers = append(s.servers, srv)
+	s.mu.Unlock()
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the listeners and closes every stream connection. The hub
+// sends the close frames when it is stopped; this only ends what is left.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	servers := slices.Clone(s.servers)
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, srv := range servers {
+		_ = srv.Shutdown(ctx)
+	}
+	for _, c := range conns {
+		c.stop(stream.CloseShuttingDown, "streamer stopping")
+	}
+}
+
+// SetHealth replaces the body source of /v1/health; the body may need the
+// server itself (its client count), so it can be set after New.
+func (s *Server) SetHealth(f func() any) {
+	s.mu.Lock()
+	s.health = f
+	s.mu.Unlock()
+}
+
+// Clients is the number of open stream connections.
+func (s *Server) Clients() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) handler(guard *tcpGuard) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(stream.StreamPath, s.serveStream)
+	mux.HandleFunc(stream.HealthPath, s.serveHealth)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if guard != nil {
+			if status, why := guard.check(r); status != 0 {
+				s.cfg.Logf("refused %s %s from %s: %s", r.Method, r.URL.Path, r.RemoteAddr, why)
+				if status == http.StatusUnauthorized {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="docker-live"`)
+				}
+				http.Error(w, why, status)
+				return
+			}
+		}
+		if origin := r.Header.Get("Origin"); origin != "" && !slices.Contains(s.cfg.AllowOrigins, origin) {
+			s.cfg.Logf("refused %s %s: origin %q is not allowed", r.Method, r.URL.Path, origin)
+			http.Error(w, "origin not allowed (see serve --allow-origin)", http.StatusForbidden)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		http.Error(w, "use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	s.mu.Lock()
+	health := s.health
+	s.mu.Unlock()
+	var body any
+	if health != nil {
+		body = health()
+	} else {
+		body = s.cfg.Hub.Info()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
+	if !websocket.IsWebSocketUpgrade(r) {
+		http.Error(w, "this is a WebSocket endpoint: connect with a WebSocket client (see docs/protocol.md)", http.StatusBadRequest)
+		return
+	}
+	ws, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has already answered with an HTTP error.
+		return
+	}
+	c := newConn(s.cfg.Hub, ws, s.cfg.Logf)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	go func() {
+		c.run()
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+}
+
+// tcpGuard holds the checks every TCP request must pass.
+type tcpGuard struct {
+	token []byte
+	addr  string // the listener's own host:port
+}
+
+func (g *tcpGuard) check(r *http.Request) (int, string) {
+	if !g.hostAllowed(r.Host) {
+		return http.StatusForbidden, "host not allowed"
+	}
+	got := ""
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		got = strings.TrimPrefix(auth, "Bearer ")
+	} else if q := r.URL.Query().Get("token"); q != "" {
+		// Browsers cannot set headers on a WebSocket handshake.
+		got = q
+	}
+	if got == "" {
+		return http.StatusUnauthorized, "token required"
+	}
+	if subtle.ConstantTimeCompare([]byte(got), g.token) != 1 {
+		return http.StatusUnauthorized, "invalid token"
+	}
+	return 0, ""
+}
+
+// hostAllowed defeats DNS rebinding: a page on evil.example whose name now
+// resolves to 127.0.0.1 still sends Host: evil.example.
+func (g *tcpGuard) hostAllowed(host string) bool {
+	if host == "" {
+		return false
+	}
+	if host == g.addr {
+		return true
+	}
+	name := host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		name = h
+	}
+	name = strings.TrimSuffix(strings.TrimPrefix(name, "["), "]")
+	switch strings.ToLower(name) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	own, _, err := net.SplitHostPort(g.addr)
+	return err == nil && name == own && own != "0.0.0.0" && own != "::"
+}
