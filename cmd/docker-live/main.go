@@ -3,8 +3,8 @@
 package main
 
 import (
-	cliplugin "github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli-plugins/metadata"
+	cliplugin "github.com/docker/cli/cli-plugins/plugin"
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
