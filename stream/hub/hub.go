@@ -167,10 +167,7 @@ func (h *Hub) upsertLocked(c stream.Container) {
 		return
 	}
 	if c.State != "running" && c.State != "paused" && c.State != "restarting" {
-		if _, had := h.stats[c.ID]; had {
-			delete(h.stats, c.ID)
-			h.statsDirty = true
-		}
+		h.dropStatsLocked(c.ID)
 	}
 	stored := c
 	h.containers[c.ID] = &stored
@@ -190,11 +187,19 @@ func (h *Hub) removeLocked(id string) {
 		return
 	}
 	delete(h.containers, id)
-	if _, had := h.stats[id]; had {
-		delete(h.stats, id)
-		h.statsDirty = true
-	}
+	h.dropStatsLocked(id)
 	h.broadcastLocked(&stream.Message{Type: stream.TypeRemove, Remove: &stream.Removal{ID: id, Name: c.Name}}, c)
+}
+
+func (h *Hub) dropStatsLocked(id string) {
+	if _, had := h.stats[id]; !had {
+		return
+	}
+	delete(h.stats, id)
+	h.statsDirty = true
+	// A subscriber resuming after this must not be handed the container's
+	// old samples in the last batch; the next flush serves it instead.
+	h.lastBatch = nil
 }
 
 // Event implements stream.Sink.

@@ -46,15 +46,28 @@ func filterKey(f stream.ContainerFilter) string {
 	return parts(f.Names) + "\x01" + parts(f.IDs) + "\x01" + parts(f.Labels) + "\x01" + parts(f.Projects)
 }
 
-// flushStats sends the newest samples when any changed since the last flush.
+// flushStats encodes a new batch when any sample changed since the last
+// flush, and offers the newest batch to every subscriber that has not had it.
 func (h *Hub) flushStats() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.statsDirty {
+	now := h.cfg.Now()
+	if h.statsDirty {
+		h.newBatchLocked(now)
+	}
+	if h.lastBatch == nil {
 		return
 	}
+	slack := h.cfg.StatsFlush / 2
+	for s := range h.subs {
+		if s.wantsTopic(stream.TopicStats) {
+			s.offerStats(h.lastBatch, now, slack)
+		}
+	}
+}
+
+func (h *Hub) newBatchLocked(now time.Time) {
 	h.statsDirty = false
-	now := h.cfg.Now()
 	// conts must not follow later changes of the live map.
 	b := &statsBatch{epoch: h.epoch, seq: h.seq, at: now, conts: maps.Clone(h.containers), byKey: map[string][]byte{}}
 	b.samples = make([]stream.Stats, 0, len(h.stats))
@@ -63,10 +76,4 @@ func (h *Hub) flushStats() {
 	}
 	b.all = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: h.epoch, Seq: h.seq, Time: now, Stats: b.samples})
 	h.lastBatch = b
-	slack := h.cfg.StatsFlush / 2
-	for s := range h.subs {
-		if s.wantsTopic(stream.TopicStats) {
-			s.offerStats(b.forSubscriber(s), now, slack)
-		}
-	}
 }

@@ -43,6 +43,7 @@ type Subscriber struct {
 	mu        sync.Mutex
 	queue     [][]byte
 	stats     []byte
+	sent      *statsBatch // the newest batch handed over, or covered by a snapshot
 	lastStats time.Time
 	closeCode int // non-zero once the subscriber must be disconnected
 	closeText string
@@ -64,6 +65,8 @@ func (s *Subscriber) Take(buf [][]byte) (frames [][]byte, closeCode int, closeTe
 	frames = append(buf[:0], s.queue...)
 	clear(s.queue)
 	s.queue = s.queue[:0]
+	// The backlog queued by Subscribe is gone; the normal bound applies.
+	s.maxQueue = s.hub.cfg.QueueSize
 	if s.stats != nil {
 		frames = append(frames, s.stats)
 		s.stats = nil
@@ -96,16 +99,20 @@ func (s *Subscriber) push(data []byte) {
 	s.wake()
 }
 
-// offerStats replaces the pending stats batch, honouring the subscriber's
-// interval. Half a flush period of slack keeps a 1 s subscriber on a 1 s
-// flush from skipping every other tick through jitter.
-func (s *Subscriber) offerStats(data []byte, now time.Time, slack time.Duration) {
+// offerStats replaces the pending stats batch with b, honouring the
+// subscriber's interval. Half a flush period of slack keeps a 1 s subscriber
+// on a 1 s flush from skipping every other tick through jitter. A batch
+// skipped for the interval is offered again on later flushes, so the newest
+// values arrive even when no newer batch follows. The caller holds the hub's
+// lock, which guards b.
+func (s *Subscriber) offerStats(b *statsBatch, now time.Time, slack time.Duration) {
 	s.mu.Lock()
-	if s.closeCode != 0 || now.Sub(s.lastStats) < s.interval-slack {
+	if s.closeCode != 0 || s.sent == b || now.Sub(s.lastStats) < s.interval-slack {
 		s.mu.Unlock()
 		return
 	}
-	s.stats = data
+	s.stats = b.forSubscriber(s)
+	s.sent = b
 	s.lastStats = now
 	s.mu.Unlock()
 	s.wake()
@@ -234,6 +241,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		Resumed:       resumed,
 	}}
 	s.queue = append(s.queue, mustEncode(hello))
+	snapshot := false
 	if resumed {
 		for _, e := range replay {
 			if s.wants(e) {
@@ -242,10 +250,19 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		}
 	} else if s.wantsTopic(stream.TopicContainers) {
 		s.queue = append(s.queue, h.snapshotLocked(s, sub.Since != nil, now))
+		snapshot = true
 	}
+	// A replay may be longer than the queue: it is not lag, so the bound
+	// counts from after it until the write pump has taken it.
+	s.maxQueue += len(s.queue)
 	if s.wantsTopic(stream.TopicStats) && h.lastBatch != nil {
-		s.stats = h.lastBatch.forSubscriber(s)
-		s.lastStats = now
+		// A snapshot carries samples at least as new as the last batch,
+		// which after it would turn values back.
+		s.sent = h.lastBatch
+		if !snapshot {
+			s.stats = h.lastBatch.forSubscriber(s)
+			s.lastStats = now
+		}
 	}
 	h.subs[s] = struct{}{}
 	h.idleSince = time.Time{}

@@ -180,6 +180,9 @@ type handlerError struct{ err error }
 
 func (e *handlerError) Error() string { return e.err.Error() }
 
+// Unwrap lets Run see an ErrStop from the handler.
+func (e *handlerError) Unwrap() error { return e.err }
+
 // FatalError is a refusal that retrying cannot fix (a bad subscription, an
 // unsupported protocol version): Run returns it.
 type FatalError struct {
@@ -251,6 +254,9 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 		}
 		switch msg.Type {
 		case stream.TypeHello:
+			if msg.Hello == nil {
+				return live, errors.New("bad message from streamer: hello without its body")
+			}
 			live = true
 			r.stopFallback()
 			r.opts.OnState(State{Mode: ModeLive})

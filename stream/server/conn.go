@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -150,7 +151,8 @@ func decodeRequest(data []byte, req *stream.Request) error {
 	if err := dec.Decode(req); err != nil {
 		return fmt.Errorf("malformed JSON: %v", err)
 	}
-	if dec.More() {
+	// More would let a stray ']' or '}' after the object pass.
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("malformed JSON: more than one value in a frame")
 	}
 	switch req.Type {

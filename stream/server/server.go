@@ -45,6 +45,7 @@ type Server struct {
 	health  func() any
 	servers []*http.Server
 	conns   map[*conn]struct{}
+	down    bool // Shutdown was called: serve nothing more
 }
 
 // New returns a Server for cfg.
@@ -85,6 +86,12 @@ func (s *Server) serve(l net.Listener, h http.Handler) error {
 		ErrorLog:    nil,
 	}
 	s.mu.Lock()
+	if s.down {
+		// Shutdown came first and cannot have stopped this one.
+		s.mu.Unlock()
+		l.Close()
+		return nil
+	}
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
 	err := srv.Serve(l)
@@ -98,6 +105,7 @@ func (s *Server) serve(l net.Listener, h http.Handler) error {
 // sends the close frames when it is stopped; this only ends what is left.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
+	s.down = true
 	servers := slices.Clone(s.servers)
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
@@ -182,6 +190,10 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	c := newConn(s.cfg.Hub, ws, s.cfg.Logf)
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
+	if s.down {
+		// Upgraded while Shutdown ran, after it collected the connections.
+		c.stop(stream.CloseShuttingDown, "streamer stopping")
+	}
 	s.mu.Unlock()
 	go func() {
 		c.run()
