@@ -65,6 +65,8 @@ type pollPrev struct {
 }
 
 func (p *poller) round(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	if !p.connected {
 		v, err := p.client.ServerVersion(ctx, client.ServerVersionOptions{})
 		if err != nil {

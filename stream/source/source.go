@@ -22,9 +22,9 @@ import (
 	"github.com/docker-live/docker-live/stream"
 )
 
-// EngineAPI is the part of *client.Client the source and the poller use.
+// EngineAPI is the part of *client.Client the source and the poller use;
+// Info gives the Engine's clock.
 type EngineAPI interface {
-	Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error)
 	ServerVersion(ctx context.Context, options client.ServerVersionOptions) (client.ServerVersionResult, error)
 	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
@@ -52,13 +52,36 @@ type Config struct {
 // listing a thousand containers does not open a thousand connections.
 const maxInspects = 8
 
+// callTimeout bounds each request-response call to the Engine, so that an
+// Engine that accepts connections but never answers is treated as lost.
+const callTimeout = 30 * time.Second
+
 // staleRetries is how many times an inspect overtaken by newer events is
 // repeated before the merged result is left as it is.
 const staleRetries = 3
 
-// Source follows one Engine. Its state changes and the Sink calls that
-// report them happen under one lock, so the Sink sees them in the order
-// they were applied whichever goroutine applied them.
+// Source follows one Engine and reports to a Sink:
+//
+//   - On (re)connecting: EngineStatus(connected), then Reset with every
+//     container, fully inspected.
+//   - For each Engine event, of any type: first the state change it makes
+//     (Upsert or Remove), then Event with the message as received. A client
+//     reacting to an event thus already finds the state it describes.
+//     Container events are applied without asking the Engine; where an
+//     event cannot tell everything (create, start, die, rename, update, ...)
+//     an inspect follows in the background and may Upsert again.
+//   - Stats from one collector goroutine per running or paused container.
+//     No Stats call for a container follows its Remove.
+//   - On Engine loss: all stats stop, then EngineStatus(unavailable) once
+//     per outage; reconnects back off with jitter. The new event stream
+//     resumes after the last event passed on, so events of the outage still
+//     reach Event (the Engine keeps 256), each exactly once. Those older
+//     than the new list are passed on but not applied: the Reset already
+//     holds their effect.
+//
+// State changes and the Sink calls that report them happen under one lock,
+// so the Sink sees them in the order they were applied whichever goroutine
+// applied them. Sink methods must not call back into the Source.
 type Source struct {
 	cfg  Config
 	bo   backoff
@@ -103,9 +126,9 @@ func New(cfg Config) *Source {
 	}
 }
 
-// Run follows the Engine until ctx is done, then returns nil. It reconnects
-// on its own whenever the Engine goes away, and returns early only for a
-// bad Config.
+// Run follows the Engine until ctx is done, then returns nil once every
+// goroutine it started has ended. It reconnects on its own whenever the
+// Engine goes away, and returns early only for a bad Config.
 func (s *Source) Run(ctx context.Context) error {
 	if s.cfg.Client == nil {
 		return errors.New("source: Config.Client is nil")
@@ -163,7 +186,9 @@ func (s *Source) setCollector(c collector) {
 // got as far as reporting the Engine connected. Everything it started has
 // ended when it returns.
 func (s *Source) session(ctx context.Context) (connected bool, err error) {
-	ver, err := s.cfg.Client.ServerVersion(ctx, client.ServerVersionOptions{})
+	vctx, vcancel := context.WithTimeout(ctx, callTimeout)
+	ver, err := s.cfg.Client.ServerVersion(vctx, client.ServerVersionOptions{})
+	vcancel()
 	if err != nil {
 		return false, err
 	}
@@ -199,7 +224,9 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	// a resumed stream's replay does not walk containers back through states
 	// they have left.
 	listedAt := s.engineTime(sctx)
-	list, err := s.cfg.Client.ContainerList(sctx, client.ContainerListOptions{All: true})
+	lctx, lcancel := context.WithTimeout(sctx, callTimeout)
+	list, err := s.cfg.Client.ContainerList(lctx, client.ContainerListOptions{All: true})
+	lcancel()
 	if err != nil {
 		return false, err
 	}
@@ -263,6 +290,8 @@ func streamErr(err error) error {
 
 // engineTime is the Engine's clock in Unix nanoseconds, or 0 when unknown.
 func (s *Source) engineTime(ctx context.Context) int64 {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	info, err := s.cfg.Client.Info(ctx, client.InfoOptions{})
 	if err != nil {
 		s.logf("engine time: %v", err)
@@ -292,7 +321,7 @@ func (s *Source) inspectAll(ctx context.Context, list client.ContainerListResult
 		wg.Go(func() {
 			defer func() { <-s.sem }()
 			sum := &list.Items[i]
-			res, err := s.cfg.Client.ContainerInspect(ctx, sum.ID, client.ContainerInspectOptions{})
+			res, err := s.inspect(ctx, sum.ID)
 			switch {
 			case err == nil:
 				out[i] = fromInspect(&res.Container, time.Now())
@@ -379,7 +408,7 @@ func (s *Source) handle(ctx context.Context, workers *sync.WaitGroup, coll colle
 				if id := m.Actor.Attributes["container"]; id != "" {
 					s.mu.Lock()
 					if e := s.containers[id]; e != nil {
-						s.requestInspect(ctx, workers, id, e)
+						s.requestInspect(ctx, workers, coll, id, e)
 					}
 					s.mu.Unlock()
 				}
@@ -414,9 +443,9 @@ func (s *Source) applyContainer(ctx context.Context, workers *sync.WaitGroup, co
 	attrs := m.Actor.Attributes
 
 	if action == string(events.ActionDestroy) {
+		s.mu.Lock()
 		// Stats end before the removal, so none follows it.
 		coll.stop(id)
-		s.mu.Lock()
 		if _, ok := s.containers[id]; ok {
 			delete(s.containers, id)
 			s.cfg.Sink.Remove(id)
@@ -481,15 +510,23 @@ func (s *Source) applyContainer(ctx context.Context, workers *sync.WaitGroup, co
 	s.decorate(&c)
 	e.c = c
 	s.cfg.Sink.Upsert(c)
+	s.follow(coll, c)
 	if inspect {
-		s.requestInspect(ctx, workers, id, e)
+		s.requestInspect(ctx, workers, coll, id, e)
 	}
 	s.mu.Unlock()
+}
 
+// follow starts or stops collecting c's stats to match its state. It runs
+// under s.mu so that the collector sees starts and stops in the order the
+// state changed, whichever goroutine changed it. That is safe: stop waits
+// only for a sample being handed to the sink, and stats goroutines never
+// take s.mu while handing one over.
+func (s *Source) follow(coll collector, c stream.Container) {
 	if collected(c.State) {
-		coll.start(id, c)
+		coll.start(c.ID, c)
 	} else {
-		coll.stop(id)
+		coll.stop(c.ID)
 	}
 }
 
@@ -522,19 +559,19 @@ func eventTime(m events.Message) time.Time {
 
 // requestInspect makes sure an inspect of id starts after this point.
 // Called with s.mu held.
-func (s *Source) requestInspect(ctx context.Context, workers *sync.WaitGroup, id string, e *entry) {
+func (s *Source) requestInspect(ctx context.Context, workers *sync.WaitGroup, coll collector, id string, e *entry) {
 	if e.inspecting {
 		e.again = true
 		return
 	}
 	e.inspecting = true
-	workers.Go(func() { s.inspectWorker(ctx, id) })
+	workers.Go(func() { s.inspectWorker(ctx, coll, id) })
 }
 
 // inspectWorker inspects id until a result is not overtaken by an event, or
 // staleRetries times. A result overtaken gives only the fields events never
 // carry; the event-driven ones stay.
-func (s *Source) inspectWorker(ctx context.Context, id string) {
+func (s *Source) inspectWorker(ctx context.Context, coll collector, id string) {
 	for attempt := 0; ; attempt++ {
 		s.mu.Lock()
 		e := s.containers[id]
@@ -552,7 +589,7 @@ func (s *Source) inspectWorker(ctx context.Context, id string) {
 		)
 		select {
 		case s.sem <- struct{}{}:
-			res, err = s.cfg.Client.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+			res, err = s.inspect(ctx, id)
 			<-s.sem
 		case <-ctx.Done():
 			err = ctx.Err()
@@ -578,17 +615,29 @@ func (s *Source) inspectWorker(ctx context.Context, id string) {
 		}
 		s.decorate(&fresh)
 		if !sameState(e.c, fresh) {
+			// Normally events start and stop stats; this covers a state
+			// only an inspect showed, such as restarting after a die.
+			if collected(fresh.State) != collected(e.c.State) {
+				s.follow(coll, fresh)
+			}
 			e.c = fresh
 			s.cfg.Sink.Upsert(fresh)
 		}
-		if e.again && attempt < staleRetries {
-			s.mu.Unlock()
-			continue
+		retry := e.again && attempt < staleRetries
+		if !retry {
+			e.inspecting = false
 		}
-		e.inspecting = false
 		s.mu.Unlock()
-		return
+		if !retry {
+			return
+		}
 	}
+}
+
+func (s *Source) inspect(ctx context.Context, id string) (client.ContainerInspectResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return s.cfg.Client.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 }
 
 // mergeStatic takes from an inspect that may be older than cur the fields

@@ -1,0 +1,191 @@
+package source
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+// The integration test drives the real Engine at the default socket with
+// the docker CLI and watches what a Source reports. Everything it creates
+// carries the label docker-live-dev=source-<run> and is removed when it ends.
+
+func docker(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func needEngine(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("talks to the real Engine")
+	}
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("docker info failed under CI: %v\n%s", err, out)
+		}
+		t.Skipf("no Docker Engine: %v", err)
+	}
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(runtime.GOROOT(), "bin", "go")
+}
+
+// buildBurner builds testdata/burner into a FROM scratch image labelled
+// label and returns its tag; the image goes away with the test.
+func buildBurner(t *testing.T, run, label string) string {
+	t.Helper()
+	dir := t.TempDir()
+	build := exec.Command(goTool(), "build", "-trimpath", "-o", filepath.Join(dir, "burner"), "./testdata/burner")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build burner: %v\n%s", err, out)
+	}
+	df := "FROM scratch\nCOPY burner /burner\nENTRYPOINT [\"/burner\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tag := "docker-live-source-test:" + run
+	t.Cleanup(func() { _ = exec.Command("docker", "rmi", "-f", tag).Run() })
+	cmd := exec.Command("docker", "build", "-q", "--label", label, "-t", tag, dir)
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker build: %v\n%s", err, out)
+	}
+	return tag
+}
+
+func TestRealEngineLifecycleAndStats(t *testing.T) {
+	needEngine(t)
+	leakCheck(t)
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	run := hex.EncodeToString(b)
+	label := "docker-live-dev=source-" + run
+	image := buildBurner(t, run, label)
+	t.Cleanup(func() {
+		// Also whatever a failed run left behind, found by its label only.
+		out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label="+label).Output()
+		for _, id := range strings.Fields(string(out)) {
+			_ = exec.Command("docker", "rm", "-f", id).Run()
+		}
+	})
+
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	rec := newRecorder()
+	s, stop := runSource(t, Config{Client: cli, Sink: rec, Logf: t.Logf})
+	waitReset(t, rec, 1)
+	if st := rec.snapshot()[0].engine; st.State != stream.EngineConnected || st.Version == "" || st.APIVersion == "" {
+		t.Errorf("engine status = %+v", st)
+	}
+
+	name := "dl-source-" + run
+	id := docker(t, "create", "--name", name, "--label", label, "--network", "none", image, "burn")
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", id).Run() })
+	state := func(want string, cond func(stream.Container) bool) {
+		t.Helper()
+		waitFor(t, name+" "+want, func() bool {
+			c, ok := rec.get(id)
+			return ok && c.State == want && (cond == nil || cond(c))
+		})
+	}
+	state("created", func(c stream.Container) bool {
+		return c.Name == name && c.Image == image && c.Command == "/burner burn" && c.Labels["docker-live-dev"] == "source-"+run &&
+			slices.Equal(c.Networks, []string{"none"})
+	})
+
+	docker(t, "start", id)
+	state("running", func(c stream.Container) bool { return !c.StartedAt.IsZero() && strings.HasPrefix(c.Status, "Up ") })
+	waitFor(t, "stats source", func() bool { return s.StatsSources()[id] == "api" })
+
+	// The burner keeps half a CPU busy; docker stats would show about 50 %.
+	// A host busy with other tests can starve it or stall the Engine's
+	// sampling for a while, hence the long deadline.
+	logged := 0
+	waitWithin(t, time.Minute, "CPU % of the burner", func() bool {
+		var cpu []float64
+		for _, c := range rec.snapshot() {
+			if c.kind == "stats" && c.id == id && c.stats.CPUPercent > 0 {
+				cpu = append(cpu, c.stats.CPUPercent)
+			}
+		}
+		if len(cpu) < 5 {
+			return false
+		}
+		last := slices.Clone(cpu[len(cpu)-5:])
+		slices.Sort(last)
+		med := last[2]
+		if med < 30 || med > 70 {
+			if logged != len(cpu) {
+				t.Logf("CPU %% of the last 5 samples: %.1f", cpu[len(cpu)-5:])
+				logged = len(cpu)
+			}
+			return false
+		}
+		t.Logf("CPU %% of the burner, last 5 samples: %.1f", cpu[len(cpu)-5:])
+		return true
+	})
+	if c := rec.snapshot(); !slices.ContainsFunc(c, func(c call) bool {
+		return c.kind == "stats" && c.id == id && c.stats.MemUsage > 0 && c.stats.MemLimit > 0 && c.stats.PIDs > 0
+	}) {
+		t.Errorf("no memory or pids in the burner's samples")
+	}
+
+	docker(t, "pause", id)
+	state("paused", func(c stream.Container) bool { return strings.HasSuffix(c.Status, "(Paused)") })
+	if s.StatsSources()[id] != "api" {
+		t.Errorf("paused container lost its stats stream")
+	}
+	docker(t, "unpause", id)
+	state("running", nil)
+
+	docker(t, "stop", "-t", "10", id)
+	state("exited", func(c stream.Container) bool {
+		return c.ExitCode == 3 && !c.FinishedAt.IsZero() && strings.HasPrefix(c.Status, "Exited (3) ")
+	})
+	waitFor(t, "stats stream closed", func() bool { _, ok := s.StatsSources()[id]; return !ok })
+
+	docker(t, "rm", id)
+	waitFor(t, "remove", func() bool {
+		return rec.count(func(c call) bool { return c.kind == "remove" && c.id == id }) == 1
+	})
+
+	// Every lifecycle event reached the sink, in the Engine's order.
+	var actions []string
+	for _, c := range rec.snapshot() {
+		if c.kind == "event" && c.ev.Actor.ID == id && c.ev.Type == "container" {
+			actions = append(actions, string(c.ev.Action))
+		}
+	}
+	for _, want := range [][]string{{"create", "start"}, {"start", "pause"}, {"pause", "unpause"}, {"unpause", "kill"}, {"kill", "die"}, {"die", "destroy"}} {
+		i, j := slices.Index(actions, want[0]), slices.Index(actions, want[1])
+		if i < 0 || j < 0 || i > j {
+			t.Errorf("events %v: want %s before %s", actions, want[0], want[1])
+		}
+	}
+
+	stop()
+}
