@@ -166,6 +166,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	src := source.New(source.Config{
 		Client: dockerCli.Client(),
 		Sink:   h,
+		Stats:  source.StatsMode(opts.statsSource),
 		Logf:   logger.Printf,
 	})
 	srcDone := make(chan struct{})

@@ -39,13 +39,12 @@ const StatsAPI StatsMode = "api"
 //
 // start and stop are called from the event loop and must not block on the
 // Engine. Samples go straight to the Sink from the collector's goroutines.
-// active lists the ids being collected, for StatsSources; name is what
-// stream.Container.StatsSource reports for them.
+// sources maps each collected id to where its stats come from ("api" or
+// "cgroup"), for StatsSources.
 type collector interface {
-	name() string
 	start(id string, info stream.Container)
 	stop(id string)
-	active() []string
+	sources() map[string]string
 	close()
 }
 
@@ -82,8 +81,6 @@ func newAPICollector(ctx context.Context, c EngineAPI, sink stream.Sink, bo back
 	}
 }
 
-func (a *apiCollector) name() string { return string(StatsAPI) }
-
 func (a *apiCollector) start(id string, _ stream.Container) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -108,14 +105,14 @@ func (a *apiCollector) stop(id string) {
 	}
 }
 
-func (a *apiCollector) active() []string {
+func (a *apiCollector) sources() map[string]string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ids := make([]string, 0, len(a.streams))
+	out := make(map[string]string, len(a.streams))
 	for id := range a.streams {
-		ids = append(ids, id)
+		out[id] = string(StatsAPI)
 	}
-	return ids
+	return out
 }
 
 func (a *apiCollector) close() {

@@ -136,8 +136,10 @@ func (s *Source) Run(ctx context.Context) error {
 	if s.cfg.Sink == nil {
 		return errors.New("source: Config.Sink is nil")
 	}
-	if s.cfg.Stats != "" && s.cfg.Stats != StatsAPI {
-		return fmt.Errorf("source: unknown stats mode %q (want %q)", s.cfg.Stats, StatsAPI)
+	switch s.cfg.Stats {
+	case "", StatsAPI, StatsAuto, StatsCgroup:
+	default:
+		return fmt.Errorf("source: unknown stats mode %q (want %q, %q or %q)", s.cfg.Stats, StatsAuto, StatsAPI, StatsCgroup)
 	}
 	reported := false // unavailable was already reported for this outage
 	for attempt := 0; ; attempt++ {
@@ -165,14 +167,24 @@ func (s *Source) StatsSources() map[string]string {
 	s.collMu.Lock()
 	coll := s.coll
 	s.collMu.Unlock()
-	out := map[string]string{}
 	if coll == nil {
-		return out
+		return map[string]string{}
 	}
-	for _, id := range coll.active() {
-		out[id] = coll.name()
+	return coll.sources()
+}
+
+// newCollector builds this connection's stats backend for the mode.
+func (s *Source) newCollector(ctx context.Context) collector {
+	api := newAPICollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive)
+	switch s.cfg.Stats {
+	case StatsAuto:
+		return newCgroupCollector(ctx, s.cfg.Client, s.cfg.Sink, s.logf, api)
+	case StatsCgroup:
+		api.close()
+		return newCgroupCollector(ctx, s.cfg.Client, s.cfg.Sink, s.logf, nil)
+	default:
+		return api
 	}
-	return out
 }
 
 func (s *Source) setCollector(c collector) {
@@ -194,7 +206,7 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	var workers sync.WaitGroup // inspect workers
-	coll := newAPICollector(sctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive)
+	coll := s.newCollector(sctx)
 	defer func() {
 		cancel()
 		s.setCollector(nil)

@@ -523,8 +523,7 @@ func TestApplyIsImmediate(t *testing.T) {
 // nopCollector stands in for the stats backend where none is wanted.
 type nopCollector struct{}
 
-func (nopCollector) name() string                   { return "api" }
 func (nopCollector) start(string, stream.Container) {}
 func (nopCollector) stop(string)                    {}
-func (nopCollector) active() []string               { return nil }
+func (nopCollector) sources() map[string]string     { return nil }
 func (nopCollector) close()                         {}

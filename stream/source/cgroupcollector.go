@@ -1,0 +1,215 @@
+package source
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/cgroup"
+	"github.com/docker-live/docker-live/stream/stats"
+)
+
+// Stats modes beside StatsAPI.
+const (
+	// StatsAuto reads cgroups directly for every container whose cgroup this
+	// process can see and read (a local Engine), and the Engine's stats API
+	// for the rest.
+	StatsAuto StatsMode = "auto"
+	// StatsCgroup reads cgroups only; a container that cannot be read that
+	// way gets no stats, and the reason is logged.
+	StatsCgroup StatsMode = "cgroup"
+)
+
+// cgroupPass is how often the direct source reads every container, the
+// same rhythm as the Engine's own sampling.
+const cgroupPass = time.Second
+
+// Where the direct source looks; tests point them elsewhere.
+var (
+	procRoot   = "/proc"
+	cgroupRoot = "/sys/fs/cgroup"
+)
+
+// cgroupCollector reads every collected container's counters in one pass
+// per second, from its init process' cgroup and network namespace. It
+// needs the init pid, which it asks the Engine for once per start; a
+// container whose pid or cgroup does not check out (a remote Engine, a VM,
+// missing permissions) goes to the fallback collector when there is one.
+type cgroupCollector struct {
+	ctx      context.Context
+	client   EngineAPI
+	sink     stream.Sink
+	logf     func(string, ...any)
+	fallback collector // nil in StatsCgroup mode
+
+	mu        sync.Mutex
+	targets   map[string]*cgTarget
+	probing   map[string]context.CancelFunc
+	delegated map[string]bool
+	closed    bool
+	wg        sync.WaitGroup
+}
+
+// cgTarget keeps one record per container: Read moves the last CPU
+// reading into PreCPUStats, as the Engine's stream does.
+type cgTarget struct {
+	t    *cgroup.Target
+	rec  container.StatsResponse
+	prev *stream.Stats
+}
+
+func newCgroupCollector(ctx context.Context, c EngineAPI, sink stream.Sink, logf func(string, ...any), fallback collector) *cgroupCollector {
+	cc := &cgroupCollector{
+		ctx: ctx, client: c, sink: sink, logf: logf, fallback: fallback,
+		targets:   make(map[string]*cgTarget),
+		probing:   make(map[string]context.CancelFunc),
+		delegated: make(map[string]bool),
+	}
+	cc.wg.Add(1)
+	go cc.loop()
+	return cc
+}
+
+func (cc *cgroupCollector) start(id string, info stream.Container) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	if cc.closed || cc.targets[id] != nil || cc.probing[id] != nil || cc.delegated[id] {
+		return
+	}
+	pctx, cancel := context.WithTimeout(cc.ctx, callTimeout)
+	cc.probing[id] = cancel
+	cc.wg.Add(1)
+	go cc.probe(pctx, id, info)
+}
+
+// probe finds the container's init pid and checks its cgroup off the event
+// loop, then hands the container to the pass or to the fallback.
+func (cc *cgroupCollector) probe(ctx context.Context, id string, info stream.Container) {
+	defer cc.wg.Done()
+	var target *cgroup.Target
+	res, err := cc.client.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err == nil {
+		pid := 0
+		if res.Container.State != nil {
+			pid = res.Container.State.Pid
+		}
+		target, err = cgroup.Probe(procRoot, cgroupRoot, pid, id)
+	}
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	cancel, still := cc.probing[id]
+	if !still {
+		return // stopped meanwhile
+	}
+	cancel()
+	delete(cc.probing, id)
+	if cc.closed {
+		return
+	}
+	if err == nil {
+		cc.targets[id] = &cgTarget{t: target}
+		return
+	}
+	if cc.fallback != nil {
+		cc.logf("stats for %.12s from the Engine's API: direct read not possible: %v", id, err)
+		cc.delegated[id] = true
+		cc.fallback.start(id, info)
+		return
+	}
+	cc.logf("no stats for %.12s: direct read not possible: %v", id, err)
+}
+
+func (cc *cgroupCollector) stop(id string) {
+	cc.mu.Lock()
+	if cancel, ok := cc.probing[id]; ok {
+		cancel()
+		delete(cc.probing, id)
+	}
+	delete(cc.targets, id)
+	delegated := cc.delegated[id]
+	delete(cc.delegated, id)
+	cc.mu.Unlock()
+	if delegated {
+		cc.fallback.stop(id)
+	}
+}
+
+func (cc *cgroupCollector) sources() map[string]string {
+	out := map[string]string{}
+	if cc.fallback != nil {
+		out = cc.fallback.sources()
+	}
+	cc.mu.Lock()
+	for id := range cc.targets {
+		out[id] = string(StatsCgroup)
+	}
+	cc.mu.Unlock()
+	return out
+}
+
+func (cc *cgroupCollector) close() {
+	cc.mu.Lock()
+	cc.closed = true
+	for id, cancel := range cc.probing {
+		cancel()
+		delete(cc.probing, id)
+	}
+	cc.mu.Unlock()
+	cc.wg.Wait()
+	if cc.fallback != nil {
+		cc.fallback.close()
+	}
+}
+
+func (cc *cgroupCollector) loop() {
+	defer cc.wg.Done()
+	t := time.NewTicker(cgroupPass)
+	defer t.Stop()
+	for {
+		select {
+		case <-cc.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if cc.isClosed() {
+			return
+		}
+		sys, err := cgroup.ReadSystem(procRoot)
+		if err != nil {
+			cc.logf("direct stats pass skipped: %v", err)
+			continue
+		}
+		cc.pass(sys)
+	}
+}
+
+func (cc *cgroupCollector) isClosed() bool {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.closed
+}
+
+// pass reads every target while holding the lock, so that stop (which
+// takes it) returns only once no sample of that container can follow.
+// Reading a few small files per container keeps the hold short.
+func (cc *cgroupCollector) pass(sys *cgroup.System) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	for id, tg := range cc.targets {
+		if err := tg.t.Read(&tg.rec, sys); err != nil {
+			// The container exited between its die event and this pass, or
+			// its files went away; the die event stops it for good.
+			continue
+		}
+		s := stats.FromAPI(id, &tg.rec, tg.prev)
+		if tg.prev == nil {
+			tg.prev = new(stream.Stats)
+		}
+		*tg.prev = s
+		cc.sink.Stats(s)
+	}
+}
