@@ -59,6 +59,7 @@ type fakeEngine struct {
 
 type fakeContainer struct {
 	inspect container.InspectResponse
+	pid     int    // reported as State.Pid while running
 	cpu     uint64 // cumulative CPU ns given to one-shot answers
 	sys     uint64
 }
@@ -211,6 +212,8 @@ type fakeSpec struct {
 	health  bool
 	ports   network.PortMap
 	network string
+	id      string // a fixed id instead of a generated one
+	pid     int    // State.Pid once started
 }
 
 // create makes a container and emits create; it returns the id.
@@ -219,6 +222,9 @@ func (fe *fakeEngine) create(spec fakeSpec) string {
 	defer fe.mu.Unlock()
 	fe.nextID++
 	id := fmt.Sprintf("%064x", 0xc0ffee000+fe.nextID)
+	if spec.id != "" {
+		id = spec.id
+	}
 	netName := spec.network
 	if netName == "" {
 		netName = "bridge"
@@ -243,7 +249,7 @@ func (fe *fakeEngine) create(spec fakeSpec) string {
 	if spec.health {
 		r.State.Health = &container.Health{Status: container.Starting}
 	}
-	fe.containers[id] = &fakeContainer{inspect: r}
+	fe.containers[id] = &fakeContainer{inspect: r, pid: spec.pid}
 	attrs := maps.Clone(spec.labels)
 	if attrs == nil {
 		attrs = map[string]string{}
@@ -285,6 +291,7 @@ func (fe *fakeEngine) start(id string) events.Message {
 	return fe.change(id, events.ActionStart, nil, func(r *container.InspectResponse) {
 		r.State.Status, r.State.Running, r.State.Paused = container.StateRunning, true, false
 		r.State.StartedAt, r.State.ExitCode = now3339(), 0
+		r.State.Pid = fe.containers[id].pid
 		if r.State.Health != nil {
 			r.State.Health.Status = container.Starting
 		}
