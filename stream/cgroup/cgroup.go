@@ -69,12 +69,14 @@ func (t *Target) Version() int {
 }
 
 // Probe finds the cgroup of a container's init process and checks that it
-// belongs to containerID (the full 64-digit id): some
-// element of its /proc/<pid>/cgroup path must carry the id, as "/docker/<id>"
-// (cgroupfs driver) and "docker-<id>.scope" (systemd driver) do. Paths there
-// are relative to the cgroup mounts, which it finds in procRoot/self/mountinfo;
-// mount points under /sys/fs/cgroup are looked for under cgroupRoot instead.
-// Empty procRoot and cgroupRoot mean /proc and /sys/fs/cgroup.
+// belongs to containerID (the full 64-digit id): some element of its
+// /proc/<pid>/cgroup path must carry the id, as "/docker/<id>" (cgroupfs
+// driver) and "docker-<id>.scope" (systemd driver) do; a child cgroup the
+// process moved to counts as its container's. Paths there are relative to
+// the cgroup mounts, which it finds in procRoot/self/mountinfo; mount
+// points under /sys/fs/cgroup are looked for under cgroupRoot instead.
+// Empty procRoot and cgroupRoot mean /proc and /sys/fs/cgroup. On a hybrid
+// host (v1 controllers and a v2 hierarchy) it reads v1, as the Engine does.
 //
 // The error says why the direct source cannot serve this container: the
 // process is not visible here (the Engine is remote, in a VM or another PID
