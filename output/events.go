@@ -15,9 +15,10 @@ import (
 // EventsFormat is a parsed events --format: docker events' default line,
 // "json", or a Go template over the event.
 type EventsFormat struct {
-	json bool
-	tmpl *template.Template
-	loc  *time.Location
+	json   bool
+	legacy bool
+	tmpl   *template.Template
+	loc    *time.Location
 }
 
 // ParseEventsFormat parses events' --format as docker events does: "" is
@@ -46,6 +47,27 @@ func ParseEventsFormat(s string) (EventsFormat, error) {
 func (f EventsFormat) In(loc *time.Location) EventsFormat {
 	f.loc = loc
 	return f
+}
+
+// WithLegacyFields makes json output carry status, id and from, as Engines
+// before API 1.52 send them and docker events then prints them.
+func (f EventsFormat) WithLegacyFields(on bool) EventsFormat {
+	f.legacy = on
+	return f
+}
+
+// legacyMessage is events.Message as docker events prints it against an
+// Engine older than API 1.52: the deprecated fields first.
+type legacyMessage struct {
+	Status   string `json:"status,omitempty"`
+	ID       string `json:"id,omitempty"`
+	From     string `json:"from,omitempty"`
+	Type     events.Type
+	Action   events.Action
+	Actor    events.Actor
+	Scope    string `json:"scope,omitempty"`
+	Time     int64  `json:"time,omitempty"`
+	TimeNano int64  `json:"timeNano,omitempty"`
 }
 
 // EventData is the data of an events template: the event, plus the fields
@@ -93,7 +115,13 @@ func (f EventsFormat) Append(dst []byte, ev events.Message) ([]byte, error) {
 		buf := bytes.NewBuffer(dst)
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
-		if err := enc.Encode(ev); err != nil {
+		var v any = ev
+		if f.legacy {
+			d := EventData{ev}
+			v = legacyMessage{Status: d.Status(), ID: d.ID(), From: d.From(), Type: ev.Type, Action: ev.Action,
+				Actor: ev.Actor, Scope: ev.Scope, Time: ev.Time, TimeNano: ev.TimeNano}
+		}
+		if err := enc.Encode(v); err != nil {
 			return dst, err
 		}
 		return buf.Bytes(), nil

@@ -70,6 +70,7 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ignoreSIGPIPE()
+	format = format.WithLegacyFields(engineSendsLegacyEventFields(ctx, dockerCli))
 
 	p := &eventPrinter{out: dockerCli.Out(), format: format, filters: filters, until: until, seen: map[eventKey]bool{}}
 	engine := dockerCli.Client()
@@ -137,6 +138,22 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 		return nil
 	}
 	return err
+}
+
+// engineSendsLegacyEventFields reports whether the negotiated API is older
+// than 1.52, where the Engine still sends status, id and from and docker
+// events prints them.
+func engineSendsLegacyEventFields(ctx context.Context, dockerCli command.Cli) bool {
+	vctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := dockerCli.Client().ServerVersion(vctx, client.ServerVersionOptions{}); err != nil {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(dockerCli.Client().ClientVersion(), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major == 1 && minor < 52
 }
 
 func untilChan(until time.Time) <-chan time.Time {

@@ -58,15 +58,22 @@ func parseWatchFilters(flags []string) (filterSet, error) {
 // prefix, label key or key=value, ancestor the image name (with or without
 // tag) or an image id prefix.
 func (fs filterSet) matchContainer(c *stream.Container) bool {
+	for _, v := range fs["label"] {
+		// Labels narrow: every label filter must match, as in docker ps.
+		if !matchLabel(c.Labels, v) {
+			return false
+		}
+	}
 	for key, values := range fs {
+		if key == "label" {
+			continue
+		}
 		ok := slices.ContainsFunc(values, func(v string) bool {
 			switch key {
 			case "name":
 				return strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
 			case "id":
 				return strings.HasPrefix(c.ID, v)
-			case "label":
-				return matchLabel(c.Labels, v)
 			case "status":
 				return c.State == v
 			case "health":
@@ -101,7 +108,16 @@ var eventFilterKeys = []string{"type", "event", "container", "image", "label", "
 // daemon and plugin match the actor's id or name; event matches the action
 // with or without its ": detail" suffix.
 func (fs filterSet) matchEvent(ev *events.Message) bool {
+	for _, v := range fs["label"] {
+		// Every label filter must match, as in docker events.
+		if !matchLabel(ev.Actor.Attributes, v) {
+			return false
+		}
+	}
 	for key, values := range fs {
+		if key == "label" {
+			continue
+		}
 		ok := slices.ContainsFunc(values, func(v string) bool {
 			switch key {
 			case "type":
@@ -110,8 +126,6 @@ func (fs filterSet) matchEvent(ev *events.Message) bool {
 				action := string(ev.Action)
 				base, _, _ := strings.Cut(action, ":")
 				return action == v || base == v
-			case "label":
-				return matchLabel(ev.Actor.Attributes, v)
 			case "scope":
 				return ev.Scope == v
 			case "container":

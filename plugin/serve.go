@@ -33,6 +33,10 @@ type serveOptions struct {
 	readyFD      int // set on the detached child: where to say it is ready
 }
 
+// engineReadyWait bounds how long a starting streamer waits for the
+// Engine's first list before it reports ready anyway.
+const engineReadyWait = 3 * time.Second
+
 // defaultIdleTimeout applies to detached streamers: nobody watches them.
 const defaultIdleTimeout = 10 * time.Minute
 
@@ -149,7 +153,11 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		}
 	}
 
-	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	// Signals stay caught until return: a second SIGTERM during shutdown
+	// must not kill the process before it removed its socket.
+	sigCtx, stopSignals := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithCancel(sigCtx)
 	defer cancel()
 
 	contextName := dockerCli.CurrentContext()
@@ -199,6 +207,17 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	}
 	srv.SetHealth(func() any { return healthBody(h, srv, info, src) })
 
+	// Ready means watching: the Engine subscription is open and the first
+	// list is in, so a client that connects misses nothing; the socket
+	// opens only then. An Engine that does not answer must not keep a
+	// streamer from serving (it reports the Engine unavailable), hence the
+	// bound.
+	select {
+	case <-h.Listed():
+	case <-time.After(engineReadyWait):
+		logger.Printf("the Engine has not answered within %s; serving anyway", engineReadyWait)
+	case <-ctx.Done():
+	}
 	ul, err := server.ListenUnix(paths.Socket, logger.Printf)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s: %v", paths.Socket, err)
@@ -228,7 +247,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	var runErr error
 	select {
 	case <-ctx.Done():
-		logger.Printf("stopping: %v", context.Cause(ctx))
+		logger.Printf("stopping: %v", context.Cause(sigCtx))
 	case <-idle:
 		logger.Printf("stopping: no clients for %s", opts.idleTimeout)
 	case err := <-serveErr:

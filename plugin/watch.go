@@ -125,9 +125,14 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 
 	out := dockerCli.Out()
 	if opts.noStream {
-		return watchOnce(ctx, out, wv, state, runErr)
+		err = watchOnce(ctx, out, wv, state, runErr)
+	} else {
+		err = watchLoop(ctx, out, wv, state, runErr)
 	}
-	return watchLoop(ctx, out, wv, state, runErr)
+	if errors.Is(err, errClosedPipe) {
+		return nil
+	}
+	return err
 }
 
 // watchOnce prints the state once, as soon as the streamer's snapshot (or

@@ -56,6 +56,7 @@ type Hub struct {
 	lastBatch  *statsBatch // newest flushed stats, for subscribers that join or resume
 	idleSince  time.Time   // when the last subscriber left; zero while any is attached
 	started    time.Time
+	listed     chan struct{} // closed by the first Reset
 	closed     bool
 	statsDirty bool
 }
@@ -85,8 +86,14 @@ func New(cfg Config) *Hub {
 		subs:       make(map[*Subscriber]struct{}),
 		idleSince:  now,
 		started:    now,
+		listed:     make(chan struct{}),
 	}
 }
+
+// Listed is closed once the Engine side has delivered its first full list:
+// from then on the hub's state is the Engine's, and subscribers get a
+// meaningful snapshot.
+func (h *Hub) Listed() <-chan struct{} { return h.listed }
 
 // newEpoch is unique per streamer start: the start time makes it readable
 // and ordered, the random suffix makes two starts in one instant differ.
@@ -151,6 +158,11 @@ func (h *Hub) Reset(list []stream.Container) {
 		if !seen[id] {
 			h.removeLocked(id)
 		}
+	}
+	select {
+	case <-h.listed:
+	default:
+		close(h.listed)
 	}
 }
 
