@@ -91,6 +91,7 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 	notices := newConnNotices(errOut, true)
 	dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
 	connected := false
+	engineNotice := engineNoticePrinter(errOut)
 	untilTimer := untilChan(until)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -107,10 +108,13 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 		OnState:      func(st liveclient.State) { notices.report(st, time.Second) },
 		// While the streamer is away, read the Engine's events directly,
 		// from the last one printed, so nothing falls between.
-		Fallback: func(fctx context.Context) { _ = p.direct(fctx, engine) },
+		Fallback: func(fctx context.Context) { _ = p.direct(fctx, engine, engineNotice) },
 	}, func(m *stream.Message) error {
 		switch m.Type {
+		case stream.TypeEngine:
+			engineNotice(*m.Engine)
 		case stream.TypeHello:
+			engineNotice(m.Hello.Engine)
 			if !connected && since.IsZero() {
 				p.setStart(m.Time)
 			}
@@ -291,7 +295,7 @@ func (p *eventPrinter) replay(ctx context.Context, engine client.APIClient, sinc
 
 // direct follows the Engine's events from the last one printed until ctx
 // ends: the fallback while the streamer cannot be reached.
-func (p *eventPrinter) direct(ctx context.Context, engine client.APIClient) error {
+func (p *eventPrinter) direct(ctx context.Context, engine client.APIClient, notice func(stream.EngineStatus)) error {
 	for ctx.Err() == nil {
 		opts := client.EventsListOptions{}
 		if t := p.lastTime(); !t.IsZero() {
@@ -307,7 +311,10 @@ func (p *eventPrinter) direct(ctx context.Context, engine client.APIClient) erro
 					cancel()
 					return err
 				}
-			case <-res.Err:
+			case err := <-res.Err:
+				if err != nil && ctx.Err() == nil {
+					notice(stream.EngineStatus{State: stream.EngineUnavailable, Error: oneLine(err)})
+				}
 				break read
 			case <-ctx.Done():
 				break read

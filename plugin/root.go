@@ -4,6 +4,8 @@
 package plugin
 
 import (
+	"fmt"
+
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 )
@@ -24,6 +26,9 @@ func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("docker live: unknown command %q; see 'docker live --help'", args[0])
+			}
 			return cmd.Help()
 		},
 	}

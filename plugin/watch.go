@@ -71,6 +71,9 @@ type watchView struct {
 	format  output.WatchFormat
 	filters filterSet
 	context string
+	// engineNotices, when set, gets one line per change of the Engine's
+	// state, for output without a header line.
+	engineNotices func(stream.EngineStatus)
 }
 
 func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
@@ -97,6 +100,9 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	state := newWatchState()
 	errOut := dockerCli.Err()
 	jsonNotices := format.Kind != output.FormatTable || !dockerCli.Out().IsTerminal()
+	if jsonNotices {
+		wv.engineNotices = engineNoticePrinter(errOut)
+	}
 	runErr := make(chan error, 1)
 	pollInto := func(ctx context.Context) {
 		_ = source.Poll(ctx, dockerCli.Client(), state.pollSink(), opts.interval)
@@ -144,6 +150,9 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	firstGen := -1
 	for {
 		v := state.snapshot(false)
+		if v.haveState && v.engine.State == stream.EngineUnavailable {
+			return fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
+		}
 		if v.haveState {
 			if firstGen < 0 {
 				firstGen = v.statsGen
@@ -337,6 +346,9 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			lastStats = time.Now()
 		}
 		v := state.snapshot(true)
+		if wv.engineNotices != nil && v.engine.State != "" {
+			wv.engineNotices(v.engine)
+		}
 		if !v.haveState && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
 			continue
 		}
@@ -412,6 +424,23 @@ var errClosedPipe = errors.New("output closed")
 // killing the process, so that `| head` ends the command with status 0.
 func ignoreSIGPIPE() {
 	ossignal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+}
+
+// engineNoticePrinter returns a func that prints one stderr line whenever
+// the Engine's state differs from the last one it saw.
+func engineNoticePrinter(w io.Writer) func(stream.EngineStatus) {
+	last := stream.EngineConnected // say nothing while all is well from the start
+	return func(st stream.EngineStatus) {
+		if st.State == last {
+			return
+		}
+		last = st.State
+		if st.State == stream.EngineUnavailable {
+			fmt.Fprintf(w, "docker live: Engine unavailable: %s\n", st.Error)
+		} else {
+			fmt.Fprintln(w, "docker live: Engine connected")
+		}
+	}
 }
 
 // connNotices prints one stderr line per change of connection mode, for
