@@ -39,6 +39,7 @@ type Subscriber struct {
 	maxQueue int
 
 	notify chan struct{} // one pending wake-up for the write pump
+	ended  chan struct{} // closed once the subscriber must be disconnected
 
 	mu        sync.Mutex
 	queue     [][]byte
@@ -51,6 +52,19 @@ type Subscriber struct {
 
 // Ready is signalled whenever Take has something to return.
 func (s *Subscriber) Ready() <-chan struct{} { return s.notify }
+
+// Ended is closed once the subscriber must be disconnected (Take then
+// returns the close code). A write pump stuck writing to a client that
+// does not read never gets to Take, so the server also watches this.
+func (s *Subscriber) Ended() <-chan struct{} { return s.ended }
+
+// setEndLocked records why the subscriber ends, once; s.mu is held.
+func (s *Subscriber) setEndLocked(code int, text string) {
+	if s.closeCode == 0 {
+		s.closeCode, s.closeText = code, text
+		close(s.ended)
+	}
+}
 
 // Take hands over everything waiting: the queued frames in order, then the
 // newest stats batch. A non-zero closeCode means the connection must be
@@ -88,7 +102,7 @@ func (s *Subscriber) push(data []byte) {
 	s.mu.Lock()
 	if s.closeCode == 0 {
 		if len(s.queue) >= s.maxQueue {
-			s.closeCode, s.closeText = stream.CloseTooSlow, "too slow: reconnect with since to resume"
+			s.setEndLocked(stream.CloseTooSlow, "too slow: reconnect with since to resume")
 			s.queue = nil
 			s.stats = nil
 		} else {
@@ -120,9 +134,7 @@ func (s *Subscriber) offerStats(b *statsBatch, now time.Time, slack time.Duratio
 
 func (s *Subscriber) end(code int, text string) {
 	s.mu.Lock()
-	if s.closeCode == 0 {
-		s.closeCode, s.closeText = code, text
-	}
+	s.setEndLocked(code, text)
 	s.mu.Unlock()
 	s.wake()
 }
@@ -218,6 +230,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
 		notify:   make(chan struct{}, 1),
+		ended:    make(chan struct{}),
 	}
 
 	h.mu.Lock()

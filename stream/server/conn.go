@@ -25,6 +25,11 @@ const (
 	pingPeriod = pongWait * 9 / 10
 	// subscribeWait is how long a new connection may take to subscribe.
 	subscribeWait = 10 * time.Second
+	// closeGrace is how long a write pump gets to send the close frame to
+	// a subscriber the hub ended (too slow) before the socket is cut: a
+	// client that does not read cannot take the frame, and must not hold a
+	// connection for the whole writeWait.
+	closeGrace = time.Second
 	// subscribeBurst and subscribeRefill rate-limit subscribe requests, so
 	// that a flood cannot make the hub build snapshot after snapshot.
 	subscribeBurst  = 10
@@ -134,6 +139,7 @@ func (c *conn) run() {
 			c.hub.Unsubscribe(current)
 		}
 		current = sub
+		go c.cutWhenStuck(sub)
 		// The write pump takes the newest subscription; drop a stale one
 		// it has not picked up yet.
 		select {
@@ -142,6 +148,23 @@ func (c *conn) run() {
 		}
 		c.subs <- sub
 		_ = c.ws.SetReadDeadline(time.Now().Add(pongWait))
+	}
+}
+
+// cutWhenStuck closes the socket when sub has ended and the write pump has
+// not finished within closeGrace: it is blocked on a client that reads
+// nothing.
+func (c *conn) cutWhenStuck(sub *hub.Subscriber) {
+	select {
+	case <-sub.Ended():
+	case <-c.done:
+		return
+	}
+	select {
+	case <-c.written:
+	case <-time.After(closeGrace):
+		c.logf("cutting a client that does not read")
+		c.kill()
 	}
 }
 
