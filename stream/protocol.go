@@ -29,9 +29,9 @@ const (
 	TypeContainer = "container" // a container was created or changed: the whole container
 	TypeRemove    = "remove"    // a container was destroyed
 	TypeStats     = "stats"     // one batch of resource samples, last value wins
-	TypeEvent     = "event"     // an Engine event, exactly as the Engine sent it
+	TypeEvent     = "event"     // an Engine event, with the fields of API 1.52 (no legacy status/id/from)
 	TypeEngine    = "engine"    // the streamer's connection to the Engine changed
-	TypeError     = "error"     // a request was refused; the connection stays open unless a close follows
+	TypeError     = "error"     // a request was refused; a close frame with the reason follows
 )
 
 // Client-to-server message types.
@@ -93,7 +93,7 @@ type Hello struct {
 	Context       string       `json:"context"`
 	Endpoint      string       `json:"endpoint"`
 	Engine        EngineStatus `json:"engine"`
-	StatsInterval string       `json:"stats_interval"` // Go duration the source samples at
+	StatsInterval string       `json:"stats_interval"` // Go duration: how often stats batches go out
 	// Resumed is true when the since position of the subscribe was honoured:
 	// the messages after it follow, then live ones. When false, a snapshot
 	// follows instead.
@@ -208,8 +208,10 @@ type Position struct {
 	Seq   uint64 `json:"seq"`
 }
 
-// ContainerFilter limits container, remove and stats messages. Each list is
-// OR within itself; the lists are ANDed. Empty lists match everything.
+// ContainerFilter limits container, remove and stats messages. Names, IDs
+// and Projects are each OR within themselves; every label must match (as
+// docker ps' label filters); the lists are ANDed. Empty lists match
+// everything. A container that stops matching (a rename) gets no remove.
 // Events are not filtered by it.
 type ContainerFilter struct {
 	Names    []string `json:"names,omitempty"`    // exact names

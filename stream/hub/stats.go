@@ -22,6 +22,8 @@ type statsBatch struct {
 	byKey   map[string][]byte
 }
 
+// It returns nil when a filter leaves nothing: an empty batch would tell a
+// filtered subscriber nothing that container messages have not.
 func (b *statsBatch) forSubscriber(s *Subscriber) []byte {
 	if !s.filtered {
 		return b.all
@@ -36,7 +38,10 @@ func (b *statsBatch) forSubscriber(s *Subscriber) []byte {
 			picked = append(picked, st)
 		}
 	}
-	data := mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: b.epoch, Seq: b.seq, Time: b.at, Stats: picked})
+	var data []byte
+	if len(picked) > 0 {
+		data = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: b.epoch, Seq: b.seq, Time: b.at, Stats: picked})
+	}
 	b.byKey[key] = data
 	return data
 }

@@ -125,8 +125,13 @@ func (s *Subscriber) offerStats(b *statsBatch, now time.Time, slack time.Duratio
 		s.mu.Unlock()
 		return
 	}
-	s.stats = b.forSubscriber(s)
 	s.sent = b
+	data := b.forSubscriber(s)
+	if data == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.stats = data
 	s.lastStats = now
 	s.mu.Unlock()
 	s.wake()

@@ -202,6 +202,13 @@ func (c *conn) fail(code int, kind, msg string) {
 	// Let the write pump say why before the read pump ends the connection;
 	// its writes carry deadlines, so this wait is bounded.
 	<-c.written
+	// Then read until the client answers the close or closeGrace passes,
+	// so that the socket is not reset under the close frame.
+	for {
+		if _, _, err := c.ws.ReadMessage(); err != nil {
+			return
+		}
+	}
 }
 
 func (c *conn) writePump() {
@@ -248,14 +255,19 @@ func (c *conn) writePump() {
 	}
 }
 
-// closeWith sends a close frame and then cuts the connection: the read pump
-// ends on the next read, whether or not the client answers the close.
+// closeWith sends a close frame and gives the client closeGrace to answer
+// it; the read pump ends on the answer or on the deadline. Closing the
+// socket at once could reset it before the client read the frame, and the
+// client would see 1006 instead of the code.
 func (c *conn) closeWith(code int, text string) {
 	if len(text) > 120 {
 		text = text[:120]
 	}
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
-	c.kill()
+	if err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second)); err != nil {
+		c.kill()
+		return
+	}
+	_ = c.ws.UnderlyingConn().SetReadDeadline(time.Now().Add(closeGrace))
 }
 
 func (c *conn) kill() {

@@ -101,8 +101,10 @@ func (s *Server) serve(l net.Listener, h http.Handler) error {
 	return err
 }
 
-// Shutdown stops the listeners and closes every stream connection. The hub
-// sends the close frames when it is stopped; this only ends what is left.
+// Shutdown stops the listeners, closes every stream connection, and waits
+// (until ctx ends) for the connections to finish their close handshakes,
+// so that clients read the close code rather than a reset. The hub sends
+// the close frames when it is stopped; this ends what is left.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
 	s.down = true
@@ -117,6 +119,15 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 	for _, c := range conns {
 		c.stop(stream.CloseShuttingDown, "streamer stopping")
+	}
+	tick := time.NewTicker(10 * time.Millisecond) // how often to look for stragglers
+	defer tick.Stop()
+	for s.Clients() > 0 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 
@@ -248,5 +259,28 @@ func (g *tcpGuard) hostAllowed(host string) bool {
 		return true
 	}
 	own, _, err := net.SplitHostPort(g.addr)
-	return err == nil && name == own && own != "0.0.0.0" && own != "::"
+	if err == nil && name == own && own != "0.0.0.0" && own != "::" {
+		return true
+	}
+	// A listener on a non-loopback address is reached by this host's IP.
+	// An IP literal cannot be rebound by an attacker's DNS, so any address
+	// of this host is as safe as the listener's own.
+	return isLocalIP(name)
+}
+
+func isLocalIP(name string) bool {
+	ip := net.ParseIP(name)
+	if ip == nil {
+		return false
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }

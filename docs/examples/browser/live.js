@@ -1,0 +1,39 @@
+// A docker live client for browsers (and Node 22+, or Node 20 with
+// --experimental-websocket): it follows the stream over the TCP listener and
+// resumes after a lost connection. Browsers cannot set headers on a
+// WebSocket handshake, so the token travels in ?token=.
+export function follow(base, token, onMessage) {
+  const sequenced = new Set(["snapshot", "container", "remove", "event", "engine"]);
+  let since = null;
+  let wait = 100;
+  let stopped = false;
+  let ws;
+  const connect = () => {
+    ws = new WebSocket(`${base}/v1/stream?token=${encodeURIComponent(token)}`);
+    ws.onopen = () => {
+      const subscribe = { protocol: 1, topics: ["containers", "stats"] };
+      if (since) subscribe.since = since;
+      ws.send(JSON.stringify({ type: "subscribe", subscribe }));
+    };
+    ws.onmessage = (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === "hello") {
+        wait = 100;
+        if (!m.hello.resumed) since = { epoch: m.epoch, seq: m.seq };
+      }
+      if (sequenced.has(m.type)) since = { epoch: m.epoch, seq: m.seq };
+      onMessage(m);
+    };
+    ws.onclose = (ev) => {
+      if (stopped) return;
+      if (ev.code === 4002 || ev.code === 4003) {
+        onMessage({ type: "closed", code: ev.code, reason: ev.reason }); // retrying cannot help
+        return;
+      }
+      setTimeout(connect, wait);
+      wait = Math.min(wait * 2, 5000);
+    };
+  };
+  connect();
+  return () => { stopped = true; ws.close(); };
+}
