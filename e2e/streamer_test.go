@@ -197,7 +197,7 @@ func currentContext(t testing.TB) string {
 // what the product shows is still read through the docker CLI or its socket.
 func engineClient(t testing.TB) *client.Client {
 	t.Helper()
-	c, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	c, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatalf("Engine API client: %v", err)
 	}

@@ -31,7 +31,6 @@ type watchState struct {
 	stateCh chan struct{}
 	statsCh chan struct{}
 	dirty   map[string]bool
-	fromSrc string // "live" or "poll": which writer fed the last update
 }
 
 func newWatchState() *watchState {
@@ -58,7 +57,6 @@ func (w *watchState) Apply(m *stream.Message) error {
 	switch m.Type {
 	case stream.TypeHello:
 		w.engine = m.Hello.Engine
-		w.fromSrc = "live"
 	case stream.TypeSnapshot:
 		w.resetLocked(m.Snapshot.Containers)
 		for _, c := range m.Snapshot.Containers {
@@ -173,7 +171,6 @@ func (p pollSink) Reset(list []stream.Container) {
 	}
 	p.w.resetLocked(list)
 	p.w.haveState = true
-	p.w.fromSrc = "poll"
 	p.w.updated = time.Now()
 	if changed {
 		notify(p.w.stateCh)

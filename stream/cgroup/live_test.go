@@ -197,7 +197,7 @@ func TestLiveParityWithEngine(t *testing.T) {
 	if _, err := Probe("", "", w.pid, w.peer); err == nil || !strings.Contains(err.Error(), "is not in container") {
 		t.Errorf("Probe of the workload's pid as the peer = %v, want not that container", err)
 	}
-	cli, err := client.New(client.FromEnv, client.WithAPIVersionNegotiation())
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
