@@ -242,6 +242,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		logger.Printf("also listening on tcp %s (token in %s)", info.Listen, paths.Token)
 	}
 	ready(fmt.Sprintf("ready %d", os.Getpid()))
+	trimStreamerMemory()
 
 	idle := idleWatch(h, srv, opts.idleTimeout)
 	var runErr error
