@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -242,7 +243,9 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		logger.Printf("also listening on tcp %s (token in %s)", info.Listen, paths.Token)
 	}
 	ready(fmt.Sprintf("ready %d", os.Getpid()))
-	trimStreamerMemory()
+	// Give the start-up burst (listing and inspecting every container)
+	// back to the OS rather than keep it as heap headroom for hours.
+	debug.FreeOSMemory()
 
 	idle := idleWatch(h, srv, opts.idleTimeout)
 	var runErr error
