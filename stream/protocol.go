@@ -137,8 +137,6 @@ type Container struct {
 	Service      string            `json:"service,omitempty"` // com.docker.compose.service
 	Ports        []Port            `json:"ports,omitempty"`
 	Networks     []string          `json:"networks,omitempty"`
-	// StatsSource says where this container's stats come from: "api" or "cgroup".
-	StatsSource string `json:"stats_source,omitempty"`
 	// Stats is the newest sample, set only inside snapshots.
 	Stats *Stats `json:"stats,omitempty"`
 }
@@ -174,6 +172,9 @@ type Stats struct {
 	BlockRead  uint64    `json:"block_read"`
 	BlockWrite uint64    `json:"block_write"`
 	PIDs       uint64    `json:"pids"`
+	// Source says what measured this sample: "api" (the Engine's stats
+	// API) or "cgroup" (read directly from the container's cgroup).
+	Source string `json:"source,omitempty"`
 }
 
 // ErrorBody explains a refused request.

@@ -48,10 +48,9 @@ func benchContainer(i int) stream.Container {
 	return stream.Container{
 		ID: id, Name: "service-" + strconv.Itoa(i), Image: "registry.example/app:1.2.3", Command: "/app serve",
 		Created: time.Unix(1700000000, 0).UTC(), State: "running", Status: "Up 2 hours",
-		Labels:      map[string]string{"com.docker.compose.project": "shop", "com.docker.compose.service": "web", "tier": "frontend"},
-		Project:     "shop",
-		Service:     "web",
-		StatsSource: "api",
+		Labels:  map[string]string{"com.docker.compose.project": "shop", "com.docker.compose.service": "web", "tier": "frontend"},
+		Project: "shop",
+		Service: "web",
 	}
 }
 

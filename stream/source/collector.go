@@ -190,6 +190,7 @@ func (a *apiCollector) read(ctx context.Context, id string, st *statsStream, pre
 			continue
 		}
 		s := stats.FromAPI(id, &rec, *prev)
+		s.Source = string(StatsAPI)
 		st.mu.Lock()
 		if st.stopped {
 			st.mu.Unlock()

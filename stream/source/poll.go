@@ -86,7 +86,6 @@ func (p *poller) round(ctx context.Context) {
 	for i := range list.Items {
 		c := fromSummary(&list.Items[i])
 		if collected(c.State) {
-			c.StatsSource = string(StatsAPI)
 			running = append(running, c.ID)
 		}
 		all = append(all, c)
@@ -140,6 +139,7 @@ func (p *poller) stats(ctx context.Context, ids []string) {
 				prevSample = &prev.sample
 			}
 			s := stats.FromAPI(id, rec, prevSample)
+			s.Source = string(StatsAPI)
 			p.sink.Stats(s)
 			mu.Lock()
 			next[id] = pollPrev{cpu: rec.CPUStats, read: rec.Read, sample: s}

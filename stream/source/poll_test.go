@@ -72,10 +72,10 @@ func TestPollFirstRoundIsImmediateAndReadsTheList(t *testing.T) {
 	if w.Name != "web" || w.State != "running" || w.Health != "healthy" || w.Status != "Up 3 seconds (healthy)" ||
 		w.Project != "shop" || w.Service != "web" || w.Command != "/app serve --greeting 'hello world'" ||
 		len(w.Ports) != 1 || w.Ports[0] != (stream.Port{IP: "0.0.0.0", PrivatePort: 80, PublicPort: 8080, Proto: "tcp"}) ||
-		len(w.Networks) != 1 || w.StatsSource != "api" {
+		len(w.Networks) != 1 {
 		t.Errorf("web = %+v", w)
 	}
-	if j, _ := rec.get(job); j.State != "exited" || j.ExitCode != 3 || j.StatsSource != "" {
+	if j, _ := rec.get(job); j.State != "exited" || j.ExitCode != 3 {
 		t.Errorf("job = %+v", j)
 	}
 	for _, c := range calls {

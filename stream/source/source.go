@@ -251,7 +251,6 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	s.mu.Lock()
 	s.containers = make(map[string]*entry, len(all))
 	for i := range all {
-		s.decorate(&all[i])
 		s.containers[all[i].ID] = &entry{c: all[i]}
 	}
 	s.cfg.Sink.EngineStatus(stream.EngineStatus{State: stream.EngineConnected, Version: ver.Version, APIVersion: ver.APIVersion})
@@ -364,13 +363,6 @@ func (s *Source) inspectAll(ctx context.Context, list client.ContainerListResult
 // Paused containers keep their stream: they still hold memory.
 func collected(state string) bool {
 	return state == "running" || state == "paused"
-}
-
-func (s *Source) decorate(c *stream.Container) {
-	c.StatsSource = ""
-	if collected(c.State) {
-		c.StatsSource = string(StatsAPI)
-	}
 }
 
 func (s *Source) alive(id string) bool {
@@ -519,7 +511,6 @@ func (s *Source) applyContainer(ctx context.Context, workers *sync.WaitGroup, co
 		inspect = true
 	}
 	c.Status = StatusText(c, time.Now())
-	s.decorate(&c)
 	e.c = c
 	s.cfg.Sink.Upsert(c)
 	s.follow(coll, c)
@@ -625,7 +616,6 @@ func (s *Source) inspectWorker(ctx context.Context, coll collector, id string) {
 			fresh = mergeStatic(e.c, fresh)
 			e.again = true
 		}
-		s.decorate(&fresh)
 		if !sameState(e.c, fresh) {
 			// Normally events start and stop stats; this covers a state
 			// only an inspect showed, such as restarting after a die.
