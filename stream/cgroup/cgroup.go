@@ -8,8 +8,9 @@
 //
 // It works when the Engine runs on this host and in this PID namespace:
 // cgroup v1 and v2, cgroupfs and systemd drivers. Probe finds and checks a
-// container's cgroup once; Target.Read reads it once per pass, allocation
-// free in steady state and without keeping any file open.
+// container's cgroup once and opens its files; Target.Read re-reads them
+// from offset 0 once per pass, allocation free in steady state and without
+// looking any path up again; Target.Close releases them.
 package cgroup
 
 import (
@@ -25,9 +26,21 @@ import (
 	"github.com/moby/moby/api/types/container"
 )
 
-// Target is a container's resolved cgroup files and init process. It holds
-// no open files, so dropping it needs no Close. Read is not safe for
-// concurrent use on one Target; different Targets may be read in parallel.
+// Target is a container's cgroup files, held open, and its init process.
+// Opening a file once and re-reading it with pread spares every pass the
+// path walk of an open, which costs more than the read itself for these
+// small files. The price is some eight descriptors per container until
+// Close, which the owner must call when it drops the Target.
+//
+// An open file stays bound to what it was opened on: a cgroup file to its
+// cgroup, /proc/<pid>/net/dev to that process's network namespace, so a
+// reused pid can never make Read count another container. When the
+// container's cgroup is removed, reads of its files fail (ENODEV) and Read
+// reports fs.ErrNotExist; a file unlinked from an ordinary filesystem
+// instead goes on reading its last contents.
+//
+// Read and Close are not safe for concurrent use on one Target; different
+// Targets may be used in parallel.
 type Target struct {
 	id  string
 	pid int
@@ -39,7 +52,9 @@ type Target struct {
 	// which the Engine prefers to the throttle counters when they hold any
 	// entry. Kernels from 5.0 have no CFQ.
 	cfq   bool
-	files [nFiles][]byte // NUL-terminated; nil when the host lacks the file
+	files [nFiles]string // "" when the host lacks the file
+	fds   [nFiles]int    // of files; -1 when not open
+	open  bool           // from Probe until Close
 	// ifNames interns interface names so a pass allocates no map keys.
 	ifNames []string
 }
@@ -81,7 +96,8 @@ func (t *Target) Version() int {
 // The error says why the direct source cannot serve this container: the
 // process is not visible here (the Engine is remote, in a VM or another PID
 // namespace), it is not that container's, or the files cannot be read.
-// Probe reads the files once, so a Target it returns could be read.
+// Probe opens the files and reads them once, so a Target it returns could
+// be read; the caller must Close it.
 func Probe(procRoot, cgroupRoot string, pid int, containerID string) (*Target, error) {
 	if !supported {
 		return nil, errUnsupported
@@ -119,6 +135,9 @@ func Probe(procRoot, cgroupRoot string, pid int, containerID string) (*Target, e
 	}
 
 	t := &Target{id: containerID, pid: pid}
+	for i := range t.fds {
+		t.fds[i] = -1
+	}
 	r := resolver{members: members, mounts: mounts, cgroupRoot: cgroupRoot, pid: pid, id: containerID}
 	if r.v1() {
 		err = t.resolveV1(&r)
@@ -129,15 +148,57 @@ func Probe(procRoot, cgroupRoot string, pid int, containerID string) (*Target, e
 	if err != nil {
 		return nil, err
 	}
-	t.files[fNetDev] = cpath(filepath.Join(pidDir, "net", "dev"))
 	t.hostNet = sameNetns(procRoot, pidDir)
-
+	if !t.hostNet {
+		t.files[fNetDev] = filepath.Join(pidDir, "net", "dev")
+	}
+	if err := t.openFiles(); err != nil {
+		t.Close()
+		return nil, err
+	}
 	var scratch container.StatsResponse
 	if err := t.Read(&scratch, nil); err != nil {
+		t.Close()
 		return nil, err
 	}
 	return t, nil
 }
+
+func (t *Target) openFiles() error {
+	for i, p := range t.files {
+		if p == "" {
+			continue
+		}
+		fd, err := openFile(p)
+		if err != nil {
+			return fmt.Errorf("cgroup: %w", &fs.PathError{Op: "open", Path: p, Err: gone(err)})
+		}
+		t.fds[i] = fd
+	}
+	t.open = true
+	return nil
+}
+
+// Close closes the Target's files; Read fails after it. Closing again does
+// nothing.
+func (t *Target) Close() error {
+	var first error
+	for i, fd := range t.fds {
+		// A zero Target has fds of 0 but no files: never close stdin.
+		if fd < 0 || t.files[i] == "" {
+			continue
+		}
+		t.fds[i] = -1
+		if err := closeFile(fd); err != nil && first == nil {
+			first = fmt.Errorf("cgroup: %w", &fs.PathError{Op: "close", Path: t.files[i], Err: err})
+		}
+	}
+	t.open = false
+	return first
+}
+
+// errClosed is what Read returns for a closed Target.
+var errClosed = fmt.Errorf("cgroup: read of a closed target: %w", fs.ErrClosed)
 
 func (t *Target) resolveV1(r *resolver) error {
 	cpuacct, err := r.dirV1("cpuacct", true)
@@ -156,21 +217,21 @@ func (t *Target) resolveV1(r *resolver) error {
 	if err != nil {
 		return err
 	}
-	t.files[fCPU] = cpath(cpuacct, "/cpuacct.usage")
-	t.files[fPercpu] = cpath(cpuacct, "/cpuacct.usage_percpu")
-	t.files[fMemUsage] = cpath(memory, "/memory.usage_in_bytes")
-	t.files[fMemLimit] = cpath(memory, "/memory.limit_in_bytes")
-	t.files[fMemStat] = cpath(memory, "/memory.stat")
+	t.files[fCPU] = cpuacct + "/cpuacct.usage"
+	t.files[fPercpu] = cpuacct + "/cpuacct.usage_percpu"
+	t.files[fMemUsage] = memory + "/memory.usage_in_bytes"
+	t.files[fMemLimit] = memory + "/memory.limit_in_bytes"
+	t.files[fMemStat] = memory + "/memory.stat"
 	if blkio != "" {
-		t.files[fBlkio] = cpath(blkio, "/blkio.throttle.io_service_bytes")
+		t.files[fBlkio] = blkio + "/blkio.throttle.io_service_bytes"
 		// The Engine's library tests for this file to pick the CFQ set.
 		if exists(filepath.Join(blkio, "blkio.io_serviced_recursive")) {
 			t.cfq = true
-			t.files[fBlkioCFQ] = cpath(blkio, "/blkio.io_service_bytes_recursive")
+			t.files[fBlkioCFQ] = blkio + "/blkio.io_service_bytes_recursive"
 		}
 	}
 	if pids != "" {
-		t.files[fPids] = cpath(pids, "/pids.current")
+		t.files[fPids] = pids + "/pids.current"
 	}
 	return nil
 }
@@ -180,17 +241,17 @@ func (t *Target) resolveV2(r *resolver) error {
 	if err != nil {
 		return err
 	}
-	t.files[fCPU] = cpath(dir, "/cpu.stat")
-	t.files[fMemUsage] = cpath(dir, "/memory.current")
-	t.files[fMemLimit] = cpath(dir, "/memory.max")
-	t.files[fMemStat] = cpath(dir, "/memory.stat")
+	t.files[fCPU] = dir + "/cpu.stat"
+	t.files[fMemUsage] = dir + "/memory.current"
+	t.files[fMemLimit] = dir + "/memory.max"
+	t.files[fMemStat] = dir + "/memory.stat"
 	// io and pids are there only when enabled for the container's subtree;
 	// the Engine then reports nothing for them either.
 	if exists(filepath.Join(dir, "io.stat")) {
-		t.files[fBlkio] = cpath(dir, "/io.stat")
+		t.files[fBlkio] = dir + "/io.stat"
 	}
 	if exists(filepath.Join(dir, "pids.current")) {
-		t.files[fPids] = cpath(dir, "/pids.current")
+		t.files[fPids] = dir + "/pids.current"
 	}
 	return nil
 }
@@ -365,8 +426,9 @@ var bufPool = sync.Pool{New: func() any {
 // Engine stream's precpu for stats.FromAPI. dst's slices and maps are
 // reused: callers must not keep references to them across Reads. On error
 // dst holds a partial record and no CPU reading, so the next Read's CPU %
-// is 0, as for a stream's first record; an error wrapping fs.ErrNotExist
-// usually means the container stopped.
+// is 0, as for a stream's first record. An error wrapping fs.ErrNotExist
+// means the container's cgroup or process is gone: it stopped. One
+// wrapping fs.ErrClosed means the Target was closed.
 //
 // Fields the Engine sends but docker stats does not use are left zero:
 // max_usage, failcnt, per-CPU usage on v2 (the Engine has none either),
@@ -387,9 +449,12 @@ func (t *Target) Read(dst *container.StatsResponse, sys *System) error {
 		dst.CPUStats.OnlineCPUs = sys.OnlineCPUs
 	}
 	var err error
-	if t.v2 {
+	switch {
+	case !t.open:
+		err = errClosed
+	case t.v2:
 		err = t.readV2(dst, bp)
-	} else {
+	default:
 		err = t.readV1(dst, bp)
 	}
 	if err == nil {
@@ -409,15 +474,15 @@ func (t *Target) Read(dst *container.StatsResponse, sys *System) error {
 }
 
 func (t *Target) read(f int, bp *[]byte) ([]byte, error) {
-	b, err := readFile(t.files[f], bp)
+	b, err := readAt0(t.fds[f], bp, f != fNetDev) // net/dev: a record per interface
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: pathOf(t.files[f]), Err: err}
+		return nil, &fs.PathError{Op: "read", Path: t.files[f], Err: gone(err)}
 	}
 	return b, nil
 }
 
 func (t *Target) badFile(f int, what string) error {
-	return fmt.Errorf("cgroup: %s: %s", pathOf(t.files[f]), what)
+	return fmt.Errorf("cgroup: %s: %s", t.files[f], what)
 }
 
 func (t *Target) readV1(dst *container.StatsResponse, bp *[]byte) error {
@@ -460,7 +525,7 @@ func (t *Target) readV1(dst *container.StatsResponse, bp *[]byte) error {
 	// The Engine falls back to the throttle counters when the CFQ files
 	// hold nothing; it reads them without _recursive, which for a
 	// container's leaf cgroup is the same.
-	if len(entries) == 0 && t.files[fBlkio] != nil {
+	if len(entries) == 0 && t.files[fBlkio] != "" {
 		if b, err = t.read(fBlkio, bp); err != nil {
 			return err
 		}
@@ -541,7 +606,7 @@ func (t *Target) readV2(dst *container.StatsResponse, bp *[]byte) error {
 	}
 
 	entries := dst.BlkioStats.IoServiceBytesRecursive[:0]
-	if t.files[fBlkio] != nil {
+	if t.files[fBlkio] != "" {
 		if b, err = t.read(fBlkio, bp); err != nil {
 			return err
 		}
@@ -638,7 +703,7 @@ func (t *Target) readMemory(dst *container.StatsResponse, sys *System, bp *[]byt
 
 func (t *Target) readPids(dst *container.StatsResponse, bp *[]byte) error {
 	dst.PidsStats = container.PidsStats{}
-	if t.files[fPids] == nil {
+	if t.files[fPids] == "" {
 		return nil
 	}
 	b, err := t.read(fPids, bp)

@@ -3,13 +3,16 @@ package cgroup
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -46,12 +49,15 @@ func loadFixture(tb testing.TB, name string) fixture {
 func (f fixture) proc() string   { return filepath.Join(f.dir, "proc") }
 func (f fixture) cgroup() string { return filepath.Join(f.dir, "sys", "fs", "cgroup") }
 
+// probe probes the fixture's container; the Target is closed when the test
+// ends.
 func (f fixture) probe(tb testing.TB) *Target {
 	tb.Helper()
 	t, err := Probe(f.proc(), f.cgroup(), f.pid, f.id)
 	if err != nil {
 		tb.Fatalf("Probe: %v", err)
 	}
+	tb.Cleanup(func() { t.Close() })
 	return t
 }
 
@@ -382,17 +388,13 @@ func TestReadKeepsPrevious(t *testing.T) {
 		t.Errorf("CPU %% = %v, want 50", p)
 	}
 
-	// The container stops: the files go, Read says so, and the reading
-	// after it starts over like a new stream.
-	if err := os.RemoveAll(dir); err != nil {
+	// A failed Read (here of a closed Target) leaves no CPU reading, so the
+	// reading after it starts over like a new stream.
+	if err := tg.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err := tg.Read(&rec, f.system(t))
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("Read of a removed cgroup = %v, want not exist", err)
-	}
-	if !strings.Contains(err.Error(), "cpu.stat") {
-		t.Errorf("error %q does not name the file", err)
+	if err := tg.Read(&rec, f.system(t)); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("Read of a closed target = %v, want closed", err)
 	}
 	f2 := loadFixture(t, "v2-systemd")
 	tg2 := f2.probe(t)
@@ -401,6 +403,107 @@ func TestReadKeepsPrevious(t *testing.T) {
 	}
 	if rec.PreCPUStats.SystemUsage != 0 || stats.FromAPI(f.id, &rec, nil).CPUPercent != 0 {
 		t.Errorf("after a failed Read precpu = %+v, want empty", rec.PreCPUStats)
+	}
+}
+
+// TestDeletedFilesStillRead: a Target reads files it holds open, so on an
+// ordinary filesystem unlinking them changes nothing: Read goes on
+// returning their last contents. Only cgroupfs and /proc make a held file
+// fail once its cgroup or process is gone (see TestReadOfExitedProcess and
+// TestLiveReadFailsOnceContainerExits); the collector does not rely on it
+// and stops reading a container on its die event.
+func TestDeletedFilesStillRead(t *testing.T) {
+	f := copyFixture(t, "v1-cgroupfs")
+	tg := f.probe(t)
+	var before, after container.StatsResponse
+	if err := tg.Read(&before, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(f.cgroup()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(f.proc(), strconv.Itoa(f.pid))); err != nil {
+		t.Fatal(err)
+	}
+	if err := tg.Read(&after, nil); err != nil {
+		t.Fatalf("Read of unlinked but open files = %v", err)
+	}
+	if after.MemoryStats.Usage != before.MemoryStats.Usage || len(after.Networks) == 0 ||
+		!reflect.DeepEqual(after.Networks, before.Networks) {
+		t.Errorf("after unlinking: memory %d, networks %v; before: %d, %v",
+			after.MemoryStats.Usage, after.Networks, before.MemoryStats.Usage, before.Networks)
+	}
+	// A new Probe of the same container sees that it is gone.
+	if tg2, err := Probe(f.proc(), f.cgroup(), f.pid, f.id); err == nil {
+		tg2.Close()
+		t.Error("Probe of a removed container succeeded")
+	}
+}
+
+// TestReadOfExitedProcess: a held /proc file of a process that exited
+// reads ESRCH, which Read reports as fs.ErrNotExist. The fixture's
+// pids.current is made a link to a child's oom_score_adj, a number too.
+func TestReadOfExitedProcess(t *testing.T) {
+	f := copyFixture(t, "v2-systemd")
+	child := exec.Command("sleep", "60")
+	if err := child.Start(); err != nil {
+		t.Skipf("no child process to watch: %v", err)
+	}
+	defer func() { _ = child.Process.Kill(); _ = child.Wait() }()
+	pids := filepath.Join(f.cgroup(), "system.slice", "docker-"+f.id+".scope", "pids.current")
+	if err := os.Remove(pids); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(fmt.Sprintf("/proc/%d/oom_score_adj", child.Process.Pid), pids); err != nil {
+		t.Fatal(err)
+	}
+	tg := f.probe(t)
+	var rec container.StatsResponse
+	if err := tg.Read(&rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = child.Wait() // reaped: its /proc entries are gone
+	err := tg.Read(&rec, nil)
+	if !errors.Is(err, fs.ErrNotExist) || !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("Read after the process exited = %v, want not exist (ESRCH)", err)
+	}
+	if !strings.Contains(err.Error(), "pids.current") {
+		t.Errorf("error %q does not name the file", err)
+	}
+}
+
+// TestReadAfterClose: Close releases the files once; Read then fails
+// cleanly, however often it is called.
+func TestReadAfterClose(t *testing.T) {
+	for _, name := range []string{"v1-cgroupfs", "v2-systemd"} {
+		f := loadFixture(t, name)
+		tg := f.probe(t)
+		for range 2 {
+			if err := tg.Close(); err != nil {
+				t.Errorf("%s: Close = %v", name, err)
+			}
+		}
+		var rec container.StatsResponse
+		for range 2 {
+			err := tg.Read(&rec, f.system(t))
+			if !errors.Is(err, fs.ErrClosed) || errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("%s: Read after Close = %v, want closed", name, err)
+			}
+		}
+		if rec.CPUStats.CPUUsage.TotalUsage != 0 {
+			t.Errorf("%s: Read after Close filled cpu %+v", name, rec.CPUStats)
+		}
+	}
+	// A Target not made by Probe has nothing to close, stdin least of all.
+	var zero Target
+	if err := zero.Close(); err != nil {
+		t.Errorf("Close of a zero Target = %v", err)
+	}
+	if _, err := os.Stdin.Stat(); err != nil {
+		t.Errorf("stdin after closing a zero Target: %v", err)
 	}
 }
 
@@ -598,21 +701,28 @@ func TestReadAllocatesNothing(t *testing.T) {
 	}
 }
 
-// TestNoFileDescriptorsKept: Probe and Read, also failing ones, leave no
-// descriptor open, so container churn cannot leak them.
-func TestNoFileDescriptorsKept(t *testing.T) {
-	fds := func() int {
-		e, err := os.ReadDir("/proc/self/fd")
-		if err != nil {
-			t.Skip("no /proc/self/fd")
-		}
-		return len(e)
+func openFDs(t *testing.T) int {
+	t.Helper()
+	e, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
 	}
+	return len(e)
+}
+
+// TestFileDescriptors: a Target holds one descriptor per file it reads
+// (v1-cgroupfs: cpuacct.usage, cpuacct.usage_percpu, three memory files,
+// blkio, pids.current, net/dev) from Probe to Close; a failing Probe
+// keeps none, so container churn cannot leak them.
+func TestFileDescriptors(t *testing.T) {
 	f := copyFixture(t, "v1-cgroupfs")
-	before := fds()
+	before := openFDs(t)
+	tg := f.probe(t)
+	if n := openFDs(t); n != before+8 {
+		t.Errorf("open descriptors %d before Probe, %d after; want 8 more", before, n)
+	}
 	var rec container.StatsResponse
-	for range 200 {
-		tg := f.probe(t)
+	for range 100 {
 		if err := tg.Read(&rec, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -620,17 +730,38 @@ func TestNoFileDescriptorsKept(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tg := f.probe(t)
-	if err := os.Remove(filepath.Join(f.cgroup(), "pids", "docker", f.id, "pids.current")); err != nil {
+	if n := openFDs(t); n != before+8 {
+		t.Errorf("open descriptors %d after reading, want %d", n, before+8)
+	}
+	if err := tg.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for range 200 {
-		if err := tg.Read(&rec, nil); err == nil {
-			t.Fatal("Read without pids.current succeeded")
-		}
+	if n := openFDs(t); n != before {
+		t.Errorf("open descriptors %d before Probe, %d after Close", before, n)
 	}
-	if after := fds(); after != before {
-		t.Errorf("open descriptors %d before, %d after", before, after)
+
+	for range 50 {
+		tg := f.probe(t)
+		if err := tg.Read(&rec, nil); err != nil {
+			t.Fatal(err)
+		}
+		tg.Close()
+	}
+	dir := filepath.Join(f.cgroup(), "memory", "docker", f.id)
+	// A Probe that fails reading (after opening every file) and one that
+	// fails opening (after opening some).
+	writeFile(t, filepath.Join(dir, "memory.usage_in_bytes"), "lots\n")
+	if _, err := Probe(f.proc(), f.cgroup(), f.pid, f.id); err == nil {
+		t.Fatal("Probe of a bad counter succeeded")
+	}
+	if err := os.Remove(filepath.Join(dir, "memory.stat")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Probe(f.proc(), f.cgroup(), f.pid, f.id); err == nil {
+		t.Fatal("Probe without memory.stat succeeded")
+	}
+	if n := openFDs(t); n != before {
+		t.Errorf("open descriptors %d before, %d after churn and failed Probes", before, n)
 	}
 }
 

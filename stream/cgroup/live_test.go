@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -194,6 +196,7 @@ func TestLiveParityWithEngine(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Probe: %v", err)
 	}
+	defer tg.Close()
 	if _, err := Probe("", "", w.pid, w.peer); err == nil || !strings.Contains(err.Error(), "is not in container") {
 		t.Errorf("Probe of the workload's pid as the peer = %v, want not that container", err)
 	}
@@ -254,6 +257,41 @@ func TestLiveParityWithEngine(t *testing.T) {
 		t.Logf("attempt %d: %s", attempt, strings.Join(problems, "; "))
 	}
 	t.Errorf("direct source differs from the Engine: %s", strings.Join(problems, "; "))
+}
+
+// TestLiveReadFailsOnceContainerExits: the files a Target holds belong to
+// the container's cgroup, and once the Engine removes it after the
+// container exits, Read says the container is gone (fs.ErrNotExist) rather
+// than reading stale or foreign counters. Until then Read may still
+// succeed; the collector stops on the die event anyway.
+func TestLiveReadFailsOnceContainerExits(t *testing.T) {
+	needDocker(t)
+	w := startWorkload(t)
+	tg, err := Probe("", "", w.pid, w.id)
+	if err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	defer tg.Close()
+	var rec container.StatsResponse
+	if err := tg.Read(&rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	docker(t, "kill", w.id)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err = tg.Read(&rec, nil)
+		if err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Read goes on succeeding 30 s after the container was killed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Read after the container exited = %v, want not exist", err)
+	}
+	t.Logf("Read after exit: %v", err)
 }
 
 type sample struct {
@@ -333,6 +371,7 @@ func BenchmarkReadLive(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer tg.Close()
 	sys, err := ReadSystem("")
 	if err != nil {
 		b.Fatal(err)

@@ -69,7 +69,7 @@ func parseLimit(b []byte) (uint64, bool) {
 	return parseUint(b)
 }
 
-// cpath turns a path into the NUL-terminated form readFile takes.
+// cpath turns a path into the NUL-terminated form readPrefix takes.
 func cpath(parts ...string) []byte {
 	n := 1
 	for _, p := range parts {

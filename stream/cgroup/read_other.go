@@ -4,7 +4,10 @@ package cgroup
 
 const supported = false
 
-func readFile(path []byte, buf *[]byte) ([]byte, error) { return nil, errUnsupported }
+func openFile(path string) (int, error)                           { return -1, errUnsupported }
+func closeFile(fd int) error                                      { return nil }
+func readAt0(fd int, buf *[]byte, oneRecord bool) ([]byte, error) { return nil, errUnsupported }
+func gone(err error) error                                        { return err }
 
 func readPrefix(path []byte, buf *[]byte, done func([]byte) bool) ([]byte, error) {
 	return nil, errUnsupported

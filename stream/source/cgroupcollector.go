@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"sync"
 	"time"
 
@@ -39,6 +41,10 @@ var (
 // needs the init pid, which it asks the Engine for once per start; a
 // container whose pid or cgroup does not check out (a remote Engine, a VM,
 // missing permissions) goes to the fallback collector when there is one.
+//
+// Each read container holds its cgroup files open (some eight descriptors)
+// from its probe until stop, close, or a pass that finds it gone, which all
+// close them.
 type cgroupCollector struct {
 	ctx      context.Context
 	client   EngineAPI
@@ -102,14 +108,14 @@ func (cc *cgroupCollector) probe(ctx context.Context, id string, info stream.Con
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cancel, still := cc.probing[id]
-	if !still {
-		return // stopped meanwhile
+	if !still || cc.closed {
+		if target != nil {
+			target.Close() // stopped or closed meanwhile
+		}
+		return
 	}
 	cancel()
 	delete(cc.probing, id)
-	if cc.closed {
-		return
-	}
 	if err == nil {
 		cc.targets[id] = &cgTarget{t: target}
 		return
@@ -129,7 +135,7 @@ func (cc *cgroupCollector) stop(id string) {
 		cancel()
 		delete(cc.probing, id)
 	}
-	delete(cc.targets, id)
+	cc.drop(id)
 	delegated := cc.delegated[id]
 	delete(cc.delegated, id)
 	cc.mu.Unlock()
@@ -151,12 +157,24 @@ func (cc *cgroupCollector) sources() map[string]string {
 	return out
 }
 
+// drop closes a target's files and takes it out of the pass; mu is held, so
+// no pass is reading it.
+func (cc *cgroupCollector) drop(id string) {
+	if tg := cc.targets[id]; tg != nil {
+		tg.t.Close()
+		delete(cc.targets, id)
+	}
+}
+
 func (cc *cgroupCollector) close() {
 	cc.mu.Lock()
 	cc.closed = true
 	for id, cancel := range cc.probing {
 		cancel()
 		delete(cc.probing, id)
+	}
+	for id := range cc.targets {
+		cc.drop(id)
 	}
 	cc.mu.Unlock()
 	cc.wg.Wait()
@@ -201,11 +219,19 @@ func (cc *cgroupCollector) pass(sys *cgroup.System) {
 	defer cc.mu.Unlock()
 	for id, tg := range cc.targets {
 		if err := tg.t.Read(&tg.rec, sys); err != nil {
-			// The container exited between its die event and this pass, or
-			// its files went away; the die event stops it for good.
+			// Normally the die event stops a container before the Engine
+			// removes its cgroup. A pass that gets there first finds the
+			// cgroup or process gone: nothing more to read, so free its
+			// files now; a restart probes it afresh. Other errors (a
+			// malformed line) may pass, and the next pass tries again.
+			if errors.Is(err, fs.ErrNotExist) {
+				cc.logf("direct stats of %.12s ended: %v", id, err)
+				cc.drop(id)
+			}
 			continue
 		}
 		s := stats.FromAPI(id, &tg.rec, tg.prev)
+		s.Source = string(StatsCgroup)
 		if tg.prev == nil {
 			tg.prev = new(stream.Stats)
 		}
