@@ -30,7 +30,9 @@ type Config struct {
 	// kept for resuming subscribers. Zero means 4096.
 	RingSize int
 	// QueueSize is how many such messages may wait for one subscriber before
-	// it is disconnected as too slow. Zero means 1024.
+	// it is disconnected as too slow. Zero means 4096, the ring's default:
+	// a client busy reading a large snapshot must not be cut by the events
+	// that arrive meanwhile.
 	QueueSize int
 	// StatsFlush is how often the newest stats go out as one batch. Zero
 	// means stream.DefaultStatsRefresh (1 s).
@@ -67,7 +69,7 @@ func New(cfg Config) *Hub {
 		cfg.RingSize = 4096
 	}
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 1024
+		cfg.QueueSize = 4096
 	}
 	if cfg.StatsFlush <= 0 {
 		cfg.StatsFlush = stream.DefaultStatsRefresh
