@@ -134,12 +134,12 @@ func setUp() error {
 	return errors.Join(pluginErr, imageErr)
 }
 
-// buildPlugin uses the same flags as install.sh (CGO off, -trimpath), so the
+// buildPlugin uses the same flags as install.sh (CGO off, -trimpath, -s -w), so the
 // install test finds the Go build cache warm.
 func buildPlugin() error {
 	env := mergeEnv(os.Environ(), []string{"CGO_ENABLED=0"})
 	out, err := commandOutputIn(repoRoot, 5*time.Minute, env, "go", "build", "-trimpath",
-		"-ldflags", "-X main.version="+pluginVersion, "-o", pluginPath, "./cmd/docker-live")
+		"-ldflags", "-s -w -X main.version="+pluginVersion, "-o", pluginPath, "./cmd/docker-live")
 	if err != nil {
 		return fmt.Errorf("building the plugin: %v\n%s", err, out)
 	}
