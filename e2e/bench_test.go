@@ -862,11 +862,22 @@ func benchSampleRSS(pid int) *benchRSSSampler {
 	return s
 }
 
-// end stops sampling and returns the peak and the last sample.
+// end stops sampling and returns the peak and the last sample. It may be
+// called more than once.
 func (s *benchRSSSampler) end() (peak, last benchMem) {
-	close(s.stop)
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
 	<-s.done
 	return s.peak, s.last
+}
+
+// PeakKiB stops sampling and returns the highest VmRSS seen, in KiB.
+func (s *benchRSSSampler) PeakKiB() int {
+	peak, _ := s.end()
+	return int(peak.rss)
 }
 
 // ---- numbers ----------------------------------------------------------

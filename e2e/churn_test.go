@@ -123,7 +123,7 @@ func TestChurn500(t *testing.T) {
 	base := fltChurnMeasure(t, s.PID)
 	t.Logf("baseline: %d fds, %d threads, %d KiB RSS, %d Engine connections", base.FDs, base.Threads, base.RSSKB, base.Engine)
 
-	rss := fltWatchRSS(s.PID)
+	rss := benchSampleRSS(s.PID)
 	var peakEngine atomic.Int64
 	sampling := make(chan struct{})
 	var samplerWG sync.WaitGroup
@@ -294,7 +294,7 @@ func TestChurn500(t *testing.T) {
 		}
 		return nil
 	})
-	peak := rss.Peak()
+	peak := rss.PeakKiB()
 	t.Logf("after: %d fds, %d threads, %d KiB RSS (peak %d KiB), %d Engine connections", last.FDs, last.Threads, last.RSSKB, peak, last.Engine)
 	// Go never returns threads to the OS, so the count only shows that no
 	// thread per container or connection was made.

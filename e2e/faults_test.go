@@ -586,43 +586,6 @@ func fltOutboundUnixConns(pid int) (int, error) {
 	return n, sc.Err()
 }
 
-// fltRSSWatch samples pid's RSS every 100 ms until stopped, keeping the peak.
-type fltRSSWatch struct {
-	stop chan struct{}
-	done chan struct{}
-	peak int // KiB
-}
-
-func fltWatchRSS(pid int) *fltRSSWatch {
-	w := &fltRSSWatch{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if s, err := fltProc(pid); err == nil && s.RSSKB > w.peak {
-				w.peak = s.RSSKB
-			}
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return w
-}
-
-// Peak stops sampling and returns the highest RSS seen, in KiB.
-func (w *fltRSSWatch) Peak() int {
-	select {
-	case <-w.stop:
-	default:
-		close(w.stop)
-	}
-	<-w.done
-	return w.peak
-}
 
 // fltGoroutineDump makes the streamer (a Go program) print every
 // goroutine's stack and exit, by SIGQUIT, and returns the stacks from its
@@ -949,7 +912,7 @@ func TestFaultSlowClients(t *testing.T) {
 	label := testLabel(t)
 	c := runHelper(t, HelperOpts{})
 	s := fltServe(t, env, nil)
-	rss := fltWatchRSS(s.PID)
+	rss := benchSampleRSS(s.PID)
 
 	type sample struct {
 		kind  string // "container" or "event"
@@ -1081,7 +1044,7 @@ func TestFaultSlowClients(t *testing.T) {
 			t.Errorf("the slow client was disconnected with %v, want either no disconnect or close %d", err, stream.CloseTooSlow)
 		}
 	}
-	if peak := rss.Peak(); peak > 60<<10 {
+	if peak := rss.PeakKiB(); peak > 60<<10 {
 		t.Errorf("the streamer's RSS peaked at %d KiB, want under 60 MiB", peak)
 	} else {
 		t.Logf("streamer RSS peak %d KiB", peak)
