@@ -586,7 +586,6 @@ func fltOutboundUnixConns(pid int) (int, error) {
 	return n, sc.Err()
 }
 
-
 // fltGoroutineDump makes the streamer (a Go program) print every
 // goroutine's stack and exit, by SIGQUIT, and returns the stacks from its
 // log. The streamer has no pprof endpoint; this is the exact count the
