@@ -105,6 +105,14 @@ func (cc *cgroupCollector) probe(ctx context.Context, id string, info stream.Con
 		}
 		target, err = cgroup.Probe(procRoot, cgroupRoot, pid, id)
 	}
+	tg := &cgTarget{t: target}
+	if err == nil {
+		// A first reading now gives the first pass a CPU delta, so the
+		// first sample shows real CPU % rather than 0.
+		if sys, serr := cgroup.ReadSystem(procRoot); serr == nil {
+			_ = target.Read(&tg.rec, sys)
+		}
+	}
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	cancel, still := cc.probing[id]
@@ -117,7 +125,7 @@ func (cc *cgroupCollector) probe(ctx context.Context, id string, info stream.Con
 	cancel()
 	delete(cc.probing, id)
 	if err == nil {
-		cc.targets[id] = &cgTarget{t: target}
+		cc.targets[id] = tg
 		return
 	}
 	if cc.fallback != nil {
@@ -236,6 +244,11 @@ func (cc *cgroupCollector) pass(sys *cgroup.System) {
 			tg.prev = new(stream.Stats)
 		}
 		*tg.prev = s
+		// A reading without a previous one has no CPU %: keep it only as
+		// the base of the next, rather than show a false 0 %.
+		if tg.rec.PreCPUStats.SystemUsage == 0 {
+			continue
+		}
 		cc.sink.Stats(s)
 	}
 }

@@ -191,6 +191,13 @@ func (a *apiCollector) read(ctx context.Context, id string, st *statsStream, pre
 		}
 		s := stats.FromAPI(id, &rec, *prev)
 		s.Source = string(StatsAPI)
+		// A stream's first record has no previous CPU reading, so no CPU %:
+		// it only serves as the base of the next one, a second later,
+		// rather than show a false 0 %.
+		if rec.PreCPUStats.SystemUsage == 0 && *prev == nil {
+			*prev = &s
+			continue
+		}
 		st.mu.Lock()
 		if st.stopped {
 			st.mu.Unlock()
