@@ -54,17 +54,25 @@ func streamerHealth(ctx context.Context, socket string) (map[string]any, error) 
 	return body, nil
 }
 
+// answering reports the streamer of paths when its process lives and its
+// socket answers /v1/health within a second, with the health body.
+func answering(ctx context.Context, paths streamerPaths) (streamerInfo, map[string]any, bool) {
+	info, err := readInfo(paths.Info)
+	if err != nil || !processAlive(info.PID) {
+		return info, nil, false
+	}
+	hctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	health, err := streamerHealth(hctx, paths.Socket)
+	return info, health, err == nil
+}
+
 // startDetached starts the context's streamer in the background unless one
 // already answers, and waits until it is ready. started is false when one
 // was already running (or another command won the race to start it).
 func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPaths, opts serveOptions) (streamerInfo, bool, error) {
-	if info, err := readInfo(paths.Info); err == nil && processAlive(info.PID) {
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		_, herr := streamerHealth(hctx, paths.Socket)
-		cancel()
-		if herr == nil {
-			return info, false, nil
-		}
+	if info, _, ok := answering(ctx, paths); ok {
+		return info, false, nil
 	}
 	if err := paths.ensureDir(); err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot create the state folder: %v", err)
@@ -144,13 +152,8 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 func waitForInfo(ctx context.Context, paths streamerPaths) (streamerInfo, error) {
 	deadline := time.Now().Add(startWait)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if info, err := readInfo(paths.Info); err == nil {
-			hctx, cancel := context.WithTimeout(ctx, time.Second)
-			_, herr := streamerHealth(hctx, paths.Socket)
-			cancel()
-			if herr == nil {
-				return info, nil
-			}
+		if info, _, ok := answering(ctx, paths); ok {
+			return info, nil
 		}
 		time.Sleep(20 * time.Millisecond) // poll interval while another process starts
 	}

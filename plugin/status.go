@@ -38,14 +38,8 @@ func runningStreamers(ctx context.Context) ([]streamerInfo, error) {
 	}
 	var out []streamerInfo
 	for _, p := range dirs {
-		info, err := readInfo(p.Info)
-		if err != nil || !processAlive(info.PID) {
-			continue
-		}
-		hctx, cancel := context.WithTimeout(ctx, time.Second)
-		health, err := streamerHealth(hctx, p.Socket)
-		cancel()
-		if err != nil {
+		info, health, ok := answering(ctx, p)
+		if !ok {
 			continue
 		}
 		if n, ok := health["clients"].(float64); ok {

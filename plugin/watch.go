@@ -147,26 +147,21 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	deadline := time.NewTimer(noStreamWait + 2*time.Second)
 	defer deadline.Stop()
 	var statsWait <-chan time.Time
-	firstGen := -1
 	for {
 		v := state.snapshot(false)
 		if v.haveState && v.engine.State == stream.EngineUnavailable {
 			return fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
 		}
 		if v.haveState {
-			if firstGen < 0 {
-				firstGen = v.statsGen
+			if statsWait == nil {
 				t := time.NewTimer(noStreamWait)
 				defer t.Stop()
 				statsWait = t.C
 			}
-			// Polling needs two samples for CPU %; the streamer's cache has
-			// them already.
-			need := 1
-			if v.conn.Mode == liveclient.ModePolling {
-				need = 2
-			}
-			if statsComplete(wv, v) && (v.conn.Mode != liveclient.ModePolling || v.statsGen >= need) {
+			// Polling has CPU % from its second round on; the streamer's
+			// cache has it already.
+			polling := v.conn.Mode == liveclient.ModePolling
+			if statsComplete(wv, v) && (!polling || v.statsGen >= 2) {
 				return writeOut(out, renderOnce(wv, v))
 			}
 		}
@@ -367,7 +362,7 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			rows := wv.rows(v)
 			if !statsUpdate {
 				// A state change: only the containers that changed.
-				rows = slices.DeleteFunc(rows, func(r output.Row) bool { return !slices.Contains(v.dirty, r.ID) })
+				rows = slices.DeleteFunc(rows, func(r output.Row) bool { return !v.dirty[r.ID] })
 			}
 			if wv.format.Kind == output.FormatJSON {
 				for _, r := range rows {

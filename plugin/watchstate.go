@@ -26,8 +26,9 @@ type watchState struct {
 	haveState  bool // a snapshot or a poll has arrived
 	statsGen   int  // batches received, for --no-stream
 
-	// changed carries the ids of containers whose state changed, for
-	// per-container output (json, templates); nil id means "all".
+	// stateCh and statsCh signal a change of state and of stats; dirty
+	// holds the ids whose state changed since the last frame, for
+	// per-container output (json, templates).
 	stateCh chan struct{}
 	statsCh chan struct{}
 	dirty   map[string]bool
@@ -212,7 +213,7 @@ type view struct {
 	conn       liveclient.State
 	engine     stream.EngineStatus
 	updated    time.Time
-	dirty      []string
+	dirty      map[string]bool
 	haveState  bool
 	statsGen   int
 }
@@ -230,8 +231,8 @@ func (w *watchState) snapshot(takeDirty bool) view {
 		statsGen:   w.statsGen,
 	}
 	if takeDirty {
-		v.dirty = slices.Sorted(maps.Keys(w.dirty))
-		clear(w.dirty)
+		v.dirty = w.dirty
+		w.dirty = make(map[string]bool)
 	}
 	return v
 }
