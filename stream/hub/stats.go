@@ -33,15 +33,24 @@ func (b *statsBatch) forSubscriber(s *Subscriber) []byte {
 	if data, ok := b.byFilter[s.match]; ok {
 		return data
 	}
+	// picked is built only from the first sample the filter leaves out:
+	// a filter that keeps them all shares the unfiltered encoding.
 	var picked []stream.Stats
-	for _, st := range b.samples {
-		if c := b.conts[st.ID]; c != nil && s.match.matches(c) {
+	every := true
+	for i, st := range b.samples {
+		c := b.conts[st.ID]
+		keep := c != nil && s.match.matches(c)
+		switch {
+		case !keep && every:
+			every = false
+			picked = append(make([]stream.Stats, 0, len(b.samples)-1), b.samples[:i]...)
+		case keep && !every:
 			picked = append(picked, st)
 		}
 	}
 	var data []byte
 	switch {
-	case len(picked) == len(b.samples):
+	case every:
 		data = b.allData()
 	case len(picked) > 0:
 		data = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: b.epoch, Seq: b.seq, Time: b.at, Stats: picked})
