@@ -105,7 +105,12 @@ func (l *refusalLog) log(r *http.Request, why string) {
 	if suppressed > 0 {
 		more = " (" + strconv.Itoa(suppressed) + " more refused since the last line)"
 	}
-	l.logf("refused %s %s from %s: %s%s", loggable(r.Method, 20), loggablePath(r), r.RemoteAddr, why, more)
+	// The method needs no quotes: net/http refuses one that is not a token.
+	method := r.Method
+	if len(method) > 20 {
+		method = method[:20] + "..."
+	}
+	l.logf("refused %s %s from %s: %s%s", method, loggablePath(r), r.RemoteAddr, why, more)
 }
 
 // loggablePath is the request's path without any ;parameter (a token may
