@@ -303,6 +303,10 @@ func isZombie(pid int) bool {
 // or planted) must never be signalled; such a stale file is removed when
 // nobody holds the lock.
 func verifiedStreamer(ctx context.Context, paths streamerPaths) (streamerInfo, bool) {
+	if err := checkPrivateDir(paths.Dir); err != nil {
+		// Nothing in an unsafe folder is trusted, or touched.
+		return streamerInfo{}, false
+	}
 	info, err := readInfo(paths.Info)
 	if err != nil || !processAlive(info.PID) {
 		removeStaleInfo(paths)
