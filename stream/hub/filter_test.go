@@ -65,11 +65,9 @@ func TestEqualFiltersShareOneMatcher(t *testing.T) {
 	if len(fa) != 1 || len(fc) != 1 || &fa[0][0] != &fc[0][0] {
 		t.Errorf("subscribers with one filter got separately encoded batches")
 	}
-	var m struct{ Stats []stream.Stats }
 	if ms := take(t, b); len(ms) != 1 || len(ms[0].Stats) != 2 {
 		t.Errorf("the filtered batch: %+v, want 2 samples", ms)
 	}
-	_ = m
 	h.Unsubscribe(a)
 	h.Unsubscribe(b)
 	if len(h.filters) != 1 {
