@@ -1,18 +1,21 @@
+//go:build !windows
+
 package server
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/docker-live/docker-live/internal/peercred"
 )
 
 // ListenUnix creates the socket at path, in a folder it makes 0700, with the
 // socket itself 0600, and returns a listener that drops connections from
-// any other uid (checked with SO_PEERCRED) before any byte is read.
+// any other uid (checked with SO_PEERCRED on Linux, LOCAL_PEERCRED on
+// macOS: see peerUID) before any byte is read.
 // A stale socket file at path is replaced; the caller must hold the
 // streamer's lock, so it can be no live one's.
 func ListenUnix(path string, logf func(string, ...any)) (net.Listener, error) {
@@ -65,24 +68,6 @@ func (l *peerListener) Accept() (net.Conn, error) {
 	}
 }
 
-func peerUID(c net.Conn) (uint32, error) {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return 0, fmt.Errorf("not a unix connection")
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var cred *syscall.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return 0, err
-	}
-	if credErr != nil {
-		return 0, credErr
-	}
-	return cred.Uid, nil
-}
+// peerUID is the uid of the process at the other end (SO_PEERCRED on
+// Linux, LOCAL_PEERCRED on macOS: the one that called connect).
+func peerUID(c net.Conn) (uint32, error) { return peercred.UID(c) }
