@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,18 @@ func TestPipeNameFor(t *testing.T) {
 func TestDetachedCreationFlags(t *testing.T) {
 	if detachedCreationFlags != 0x208 {
 		t.Fatalf("creation flags %#x, want DETACHED_PROCESS|CREATE_NEW_PROCESS_GROUP = 0x208", detachedCreationFlags)
+	}
+}
+
+func TestCgroupSourceIsLinuxOnly(t *testing.T) {
+	note := statsSourceNote()
+	if cgroupStatsSupported != (runtime.GOOS == "linux") {
+		t.Fatalf("cgroup stats supported on %s: %v", runtime.GOOS, cgroupStatsSupported)
+	}
+	if cgroupStatsSupported && note != "" || !cgroupStatsSupported && !strings.Contains(note, "Linux only") {
+		t.Fatalf("status note on %s: %q", runtime.GOOS, note)
+	}
+	if !strings.Contains(errCgroupLinuxOnly.Error(), "use auto or api") {
+		t.Fatalf("error does not say what to use instead: %v", errCgroupLinuxOnly)
 	}
 }

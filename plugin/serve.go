@@ -74,6 +74,9 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	default:
 		return fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource)
 	}
+	if opts.statsSource == "cgroup" && !cgroupStatsSupported {
+		return errCgroupLinuxOnly
+	}
 	if opts.maxConns < 1 {
 		return fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns)
 	}
@@ -196,7 +199,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	src := source.New(source.Config{
 		Client: dockerCli.Client(),
 		Sink:   h,
-		Stats:  source.StatsMode(opts.statsSource),
+		Stats:  source.StatsMode(statsModeHere(opts.statsSource)),
 		Logf:   logger.Printf,
 	})
 	srcDone := make(chan struct{})

@@ -52,7 +52,7 @@ func runningStreamers(ctx context.Context) ([]streamerInfo, error) {
 			info.Engine, _ = eng["state"].(string)
 		}
 		if srcs, ok := health["stats_sources"].(map[string]any); ok {
-			info.StatsSource = describeSources(info.StatsSource, srcs)
+			info.StatsSource = describeSources(info.StatsSource, srcs) + statsSourceNote()
 		}
 		out = append(out, info)
 	}
