@@ -69,7 +69,7 @@ func newWatchCommand(dockerCli command.Cli) *cobra.Command {
 type watchView struct {
 	opts    watchOptions
 	format  output.WatchFormat
-	filters filterSet
+	filters watchFilters
 	context string
 	// engineNotices, when set, gets one line per change of the Engine's
 	// state, for output without a header line.

@@ -34,7 +34,7 @@ func (b *statsBatch) forSubscriber(s *Subscriber) []byte {
 	}
 	var picked []stream.Stats
 	for _, st := range b.samples {
-		if c := b.conts[st.ID]; c != nil && matches(s.filter, c) {
+		if c := b.conts[st.ID]; c != nil && s.matches(c) {
 			picked = append(picked, st)
 		}
 	}

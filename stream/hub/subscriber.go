@@ -34,6 +34,7 @@ type Subscriber struct {
 	hub      *Hub
 	topics   map[string]bool // nil means every topic
 	filter   stream.ContainerFilter
+	names    stream.NameMatcher // filter.Names compiled
 	filtered bool
 	interval time.Duration
 	maxQueue int
@@ -152,12 +153,16 @@ func (s *Subscriber) wants(e entry) bool {
 	if !s.wantsTopic(e.topic) {
 		return false
 	}
-	return e.container == nil || !s.filtered || matches(s.filter, e.container)
+	return e.container == nil || !s.filtered || s.matches(e.container)
 }
 
+// matches applies the subscriber's filter to c.
+func (s *Subscriber) matches(c *stream.Container) bool { return matches(s.filter, s.names, c) }
+
 // matches applies a ContainerFilter: OR within a list, AND across lists.
-func matches(f stream.ContainerFilter, c *stream.Container) bool {
-	if len(f.Names) > 0 && !slices.ContainsFunc(f.Names, func(n string) bool { return strings.TrimPrefix(n, "/") == c.Name }) {
+// Names are docker ps' regular expressions (compiled once, in names).
+func matches(f stream.ContainerFilter, names stream.NameMatcher, c *stream.Container) bool {
+	if !names.Match(c.Name) {
 		return false
 	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
@@ -203,6 +208,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 			return nil, 0, badRequest("bad_filter", "invalid filter: empty name, id or project")
 		}
 	}
+	if _, err := stream.CompileNames(sub.Filter.Names); err != nil {
+		return nil, 0, badRequest("bad_filter", "%v", err)
+	}
 	interval := stream.DefaultStatsRefresh
 	if sub.StatsInterval != "" {
 		d, err := time.ParseDuration(sub.StatsInterval)
@@ -227,10 +235,12 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
+	names, _ := stream.CompileNames(sub.Filter.Names) // validate checked them
 	s := &Subscriber{
 		hub:      h,
 		topics:   topics,
 		filter:   sub.Filter,
+		names:    names,
 		filtered: !filterIsEmpty(sub.Filter),
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
@@ -296,7 +306,7 @@ func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {
 	snap := &stream.Snapshot{Resync: resync, Engine: h.engine, Containers: make([]stream.Container, 0, len(h.containers))}
 	for _, id := range slices.Sorted(maps.Keys(h.containers)) {
 		c := h.containers[id]
-		if s.filtered && !matches(s.filter, c) {
+		if s.filtered && !s.matches(c) {
 			continue
 		}
 		cc := *c
