@@ -158,10 +158,7 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 				defer t.Stop()
 				statsWait = t.C
 			}
-			// Polling has CPU % from its second round on; the streamer's
-			// cache has it already.
-			polling := v.conn.Mode == liveclient.ModePolling
-			if statsComplete(wv, v) && (!polling || v.statsGen >= 2) {
+			if onceReady(wv, v) {
 				return writeOut(out, renderOnce(wv, v))
 			}
 		}
@@ -181,6 +178,25 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			return errors.New("no state from the streamer or the Docker API in time")
 		}
 	}
+}
+
+// onceReady reports whether --no-stream can print v: every shown running
+// container has a sample, and, when polling, one with a CPU delta.
+func onceReady(wv *watchView, v view) bool {
+	// Polling has CPU % from its second round on; the streamer's cache
+	// has it already.
+	polling := v.conn.Mode == liveclient.ModePolling
+	if !statsComplete(wv, v) {
+		return false
+	}
+	if polling {
+		for _, c := range v.containers {
+			if c.State == "running" && wv.visible(&c) && v.sampleRound[c.ID] < 2 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // statsComplete reports whether every shown running container has a sample.

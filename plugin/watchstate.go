@@ -24,7 +24,11 @@ type watchState struct {
 	engine     stream.EngineStatus
 	updated    time.Time
 	haveState  bool // a snapshot or a poll has arrived
-	statsGen   int  // batches received, for --no-stream
+	// pollRounds counts the poller's rounds (one Reset each), and
+	// sampleRound holds the round each container's sample came from, so
+	// that --poll --no-stream can wait for samples with a CPU delta.
+	pollRounds  int
+	sampleRound map[string]int
 
 	// stateCh and statsCh signal a change of state and of stats; dirty
 	// holds the ids whose state changed since the last frame, for
@@ -36,11 +40,12 @@ type watchState struct {
 
 func newWatchState() *watchState {
 	return &watchState{
-		containers: make(map[string]stream.Container),
-		stats:      make(map[string]stream.Stats),
-		stateCh:    make(chan struct{}, 1),
-		statsCh:    make(chan struct{}, 1),
-		dirty:      make(map[string]bool),
+		containers:  make(map[string]stream.Container),
+		stats:       make(map[string]stream.Stats),
+		sampleRound: make(map[string]int),
+		stateCh:     make(chan struct{}, 1),
+		statsCh:     make(chan struct{}, 1),
+		dirty:       make(map[string]bool),
 	}
 }
 
@@ -87,7 +92,6 @@ func (w *watchState) Apply(m *stream.Message) error {
 				w.stats[s.ID] = s
 			}
 		}
-		w.statsGen++
 		w.updated = m.Time
 		notify(w.statsCh)
 	}
@@ -132,6 +136,7 @@ func (w *watchState) upsertLocked(c stream.Container) {
 func (w *watchState) removeLocked(id string) {
 	delete(w.containers, id)
 	delete(w.stats, id)
+	delete(w.sampleRound, id)
 	delete(w.dirty, id)
 }
 
@@ -171,6 +176,7 @@ func (p pollSink) Reset(list []stream.Container) {
 		}
 	}
 	p.w.resetLocked(list)
+	p.w.pollRounds++
 	p.w.haveState = true
 	p.w.updated = time.Now()
 	if changed {
@@ -199,9 +205,9 @@ func (p pollSink) Stats(s stream.Stats) {
 	p.w.mu.Lock()
 	if _, ok := p.w.containers[s.ID]; ok {
 		p.w.stats[s.ID] = s
+		p.w.sampleRound[s.ID] = p.w.pollRounds
 		p.w.updated = time.Now()
 	}
-	p.w.statsGen++
 	p.w.mu.Unlock()
 	notify(p.w.statsCh)
 }
@@ -215,20 +221,21 @@ type view struct {
 	updated    time.Time
 	dirty      map[string]bool
 	haveState  bool
-	statsGen   int
+	// sampleRound: the polling round of each sample (0: from the streamer).
+	sampleRound map[string]int
 }
 
 func (w *watchState) snapshot(takeDirty bool) view {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	v := view{
-		containers: slices.Collect(maps.Values(w.containers)),
-		stats:      maps.Clone(w.stats),
-		conn:       w.conn,
-		engine:     w.engine,
-		updated:    w.updated,
-		haveState:  w.haveState,
-		statsGen:   w.statsGen,
+		containers:  slices.Collect(maps.Values(w.containers)),
+		stats:       maps.Clone(w.stats),
+		conn:        w.conn,
+		engine:      w.engine,
+		updated:     w.updated,
+		haveState:   w.haveState,
+		sampleRound: maps.Clone(w.sampleRound),
 	}
 	if takeDirty {
 		v.dirty = w.dirty

@@ -24,7 +24,7 @@ const maxPollStats = 8
 // every container would cost too much at this rate) and one one-shot stats
 // request per running container. The Engine's one-shot answer has no
 // previous CPU reading, so the one of the round before stands in for it:
-// CPU % shows from the second round on. Engine errors are reported through
+// a container's samples are sent from its second round on. Engine errors are reported through
 // EngineStatus and polling goes on.
 func Poll(ctx context.Context, c EngineAPI, sink stream.Sink, interval time.Duration) error {
 	if c == nil {
@@ -140,7 +140,13 @@ func (p *poller) stats(ctx context.Context, ids []string) {
 			}
 			s := stats.FromAPI(id, rec, prevSample)
 			s.Source = string(StatsAPI)
-			p.sink.Stats(s)
+			// A first reading has no CPU or rate delta: it would show 0 %
+			// and 0 B/s, which reads as idle. It is kept for the next
+			// round, as the streamer's sources hold theirs back, and the
+			// container shows "--" until then.
+			if hasPrev {
+				p.sink.Stats(s)
+			}
 			mu.Lock()
 			next[id] = pollPrev{cpu: rec.CPUStats, read: rec.Read, sample: s}
 			mu.Unlock()
