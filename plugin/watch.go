@@ -79,21 +79,21 @@ type watchView struct {
 func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
 	format, err := output.ParseWatchFormat(opts.format)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	filters, err := parseWatchFilters(opts.filters)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	if !slices.Contains(sortKeys, opts.sort) {
-		return fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", "))
+		return usageError(fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", ")))
 	}
 	if opts.interval < stream.MinStatsInterval {
-		return fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval)
+		return usageError(fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval))
 	}
 	wv := &watchView{opts: opts, format: format, filters: filters, context: dockerCli.CurrentContext()}
 
-	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
 
@@ -138,6 +138,9 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	if errors.Is(err, errClosedPipe) {
 		return nil
 	}
+	if err == nil {
+		return interrupted(ctx)
+	}
 	return err
 }
 
@@ -151,6 +154,15 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		v := state.snapshot(false)
 		if v.haveState && v.engine.State == stream.EngineUnavailable {
 			return fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
+		}
+		if v.haveState && v.engine.State != stream.EngineUnavailable {
+			missing, err := resolveArgs(wv.opts.containers, v.containers)
+			if err != nil {
+				return err
+			}
+			if len(missing) > 0 {
+				return noSuchContainers(missing)
+			}
 		}
 		if v.haveState {
 			if statsWait == nil {
@@ -219,7 +231,7 @@ func renderOnce(wv *watchView, v view) []byte {
 	case output.FormatJSON:
 		var buf []byte
 		for _, r := range rows {
-			buf = output.AppendJSONRow(buf, r, wv.context, now)
+			buf = output.AppendJSONRow(buf, r, wv.context, lineTime(r, now))
 		}
 		return buf
 	case output.FormatTemplate:
@@ -227,6 +239,14 @@ func renderOnce(wv *watchView, v view) []byte {
 	default:
 		return output.RenderTable(rows, output.Header{}, output.TableOptions{NoTrunc: wv.opts.noTrunc, Now: now, Template: wv.format.Template})
 	}
+}
+
+// lineTime is the time of an NDJSON line: its sample's, or now without one.
+func lineTime(r output.Row, now time.Time) time.Time {
+	if r.HasStats && !r.Sampled.IsZero() {
+		return r.Sampled
+	}
+	return now
 }
 
 func (wv *watchView) appendTemplateRows(buf []byte, rows []output.Row, now time.Time) []byte {
@@ -240,17 +260,60 @@ func (wv *watchView) appendTemplateRows(buf []byte, rows []output.Row, now time.
 	return buf
 }
 
-// visible applies -a, the CONTAINER arguments and --filter.
+// visible applies -a, the CONTAINER arguments and --filter. As in docker
+// ps, a status filter implies -a for the states it names, and as in docker
+// stats, named containers show whatever their state.
 func (wv *watchView) visible(c *stream.Container) bool {
-	if !wv.opts.all && len(wv.opts.containers) == 0 && c.State != "running" && c.State != "paused" && c.State != "restarting" {
+	all := wv.opts.all || len(wv.opts.containers) > 0 || len(wv.filters.statuses()) > 0
+	if !all && !stream.IsActive(c.State) {
 		return false
 	}
 	if len(wv.opts.containers) > 0 && !slices.ContainsFunc(wv.opts.containers, func(a string) bool {
-		return a == c.Name || strings.HasPrefix(c.ID, a)
+		return argMatches(a, c)
 	}) {
 		return false
 	}
 	return wv.filters.matchContainer(c)
+}
+
+// argMatches is a CONTAINER argument's rule: the name, or an id prefix.
+func argMatches(arg string, c *stream.Container) bool {
+	return arg == strings.TrimPrefix(c.Name, "/") || strings.HasPrefix(c.ID, arg)
+}
+
+// resolveArgs checks the CONTAINER arguments against the containers known:
+// those that match none are returned; an id prefix that matches several
+// containers (and no name) is an error, as in docker.
+func resolveArgs(args []string, containers []stream.Container) (missing []string, err error) {
+	for _, a := range args {
+		byName, byPrefix := 0, 0
+		for i := range containers {
+			c := &containers[i]
+			if a == strings.TrimPrefix(c.Name, "/") {
+				byName++
+			} else if strings.HasPrefix(c.ID, a) {
+				byPrefix++
+			}
+		}
+		switch {
+		case byName > 0:
+		case byPrefix > 1:
+			return nil, fmt.Errorf("Multiple IDs found with provided prefix: %s", a)
+		case byPrefix == 0:
+			missing = append(missing, a)
+		}
+	}
+	return missing, nil
+}
+
+// noSuchContainers is docker stats' answer for names that match nothing:
+// one line per name, exit status 1.
+func noSuchContainers(names []string) error {
+	lines := make([]string, len(names))
+	for i, n := range names {
+		lines[i] = "No such container: " + n
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (wv *watchView) rows(v view) []output.Row {
@@ -327,6 +390,8 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	}
 	var lastStats time.Time
 	var pending <-chan time.Time
+	argsChecked := false
+	written := map[string]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(wv.opts.interval)
 	defer redraw.Stop()
 	for {
@@ -357,6 +422,14 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			lastStats = time.Now()
 		}
 		v := state.snapshot(true)
+		if v.haveState && !argsChecked {
+			// An ambiguous id prefix is an error as in docker; a name not
+			// there yet is waited for (the header says so).
+			if _, err := resolveArgs(wv.opts.containers, v.containers); err != nil {
+				return err
+			}
+			argsChecked = true
+		}
 		if wv.engineNotices != nil && v.engine.State != "" {
 			wv.engineNotices(v.engine)
 		}
@@ -370,19 +443,35 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			if tty {
 				width, height, _ = term.GetSize(fd)
 			}
-			body := output.RenderTable(wv.rows(v), wv.header(v, len(v.containers)), output.TableOptions{
+			rows := wv.rows(v)
+			h := wv.header(v, now)
+			h.Containers = len(rows)
+			h.Total = len(v.containers)
+			if v.haveState {
+				h.Waiting, _ = resolveArgs(wv.opts.containers, v.containers)
+			}
+			body := output.RenderTable(rows, h, output.TableOptions{
 				Width: width, Height: height, NoTrunc: wv.opts.noTrunc, Now: now, TTY: tty, Template: wv.format.Template,
 			})
 			buf = framer.Frame(body)
 		} else {
-			rows := wv.rows(v)
-			if !statsUpdate {
-				// A state change: only the containers that changed.
-				rows = slices.DeleteFunc(rows, func(r output.Row) bool { return !v.dirty[r.ID] })
+			// One line per container whose state changed or that has a
+			// new sample; an unchanged one is not repeated.
+			rows := slices.DeleteFunc(wv.rows(v), func(r output.Row) bool {
+				return !v.dirty[r.ID] && (!r.HasStats || written[r.ID].Equal(r.Sampled))
+			})
+			for _, r := range rows {
+				if r.HasStats {
+					written[r.ID] = r.Sampled
+				}
 			}
 			if wv.format.Kind == output.FormatJSON {
 				for _, r := range rows {
-					buf = output.AppendJSONRow(buf, r, wv.context, now)
+					t := now
+					if !v.dirty[r.ID] {
+						t = lineTime(r, now)
+					}
+					buf = output.AppendJSONRow(buf, r, wv.context, t)
 				}
 			} else {
 				buf = wv.appendTemplateRows(buf, rows, now)
@@ -394,14 +483,18 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	}
 }
 
-func (wv *watchView) header(v view, total int) output.Header {
-	h := output.Header{Context: wv.context, Containers: total, Updated: v.updated}
+func (wv *watchView) header(v view, now time.Time) output.Header {
+	h := output.Header{Context: wv.context, Updated: v.updated}
 	switch v.conn.Mode {
 	case liveclient.ModeLive:
 		h.Mode = output.ModeLive
+		if v.conn.Stale {
+			h.Mode = output.ModeStale
+			h.Detail = fmt.Sprintf("%s without a message from the streamer", now.Sub(v.conn.LastHeard).Round(time.Second))
+		}
 	case liveclient.ModePolling:
 		h.Mode = output.ModePolling
-		h.Detail = fmt.Sprintf("streamer unavailable, Docker API every %s", wv.opts.interval)
+		h.Detail = fmt.Sprintf("%s, Docker API every %s", pollReason(v.conn.Err), wv.opts.interval)
 	case liveclient.ModeReconnecting:
 		h.Mode = output.ModeReconnecting
 		h.Detail = fmt.Sprintf("attempt %d, next in %s", v.conn.Attempt, v.conn.NextTry.Round(100*time.Millisecond))
@@ -459,15 +552,29 @@ func engineNoticePrinter(w io.Writer) func(stream.EngineStatus) {
 type connNotices struct {
 	w       io.Writer
 	enabled bool
+	now     func() time.Time
 	last    liveclient.Mode
+	stale   bool
 }
 
 func newConnNotices(w io.Writer, enabled bool) *connNotices {
-	return &connNotices{w: w, enabled: enabled}
+	return &connNotices{w: w, enabled: enabled, now: time.Now}
 }
 
 func (n *connNotices) report(st liveclient.State, interval time.Duration) {
-	if !n.enabled || st.Mode == n.last {
+	if !n.enabled {
+		return
+	}
+	if st.Stale != n.stale {
+		n.stale = st.Stale
+		if st.Stale {
+			fmt.Fprintf(n.w, "docker live: stale: no message from the streamer for %s (last at %s)\n",
+				n.now().Sub(st.LastHeard).Round(time.Second), st.LastHeard.Format(time.TimeOnly))
+		} else if st.Mode == liveclient.ModeLive && n.last == liveclient.ModeLive {
+			fmt.Fprintln(n.w, "docker live: live: the streamer answers again")
+		}
+	}
+	if st.Mode == n.last {
 		return
 	}
 	prev := n.last
@@ -480,6 +587,15 @@ func (n *connNotices) report(st liveclient.State, interval time.Duration) {
 	case liveclient.ModeReconnecting:
 		fmt.Fprintf(n.w, "docker live: reconnecting: streamer connection lost (%v)\n", oneLine(st.Err))
 	case liveclient.ModePolling:
-		fmt.Fprintf(n.w, "docker live: polling: streamer unavailable, polling the Docker API every %s\n", interval)
+		fmt.Fprintf(n.w, "docker live: polling: %s, polling the Docker API every %s\n", pollReason(st.Err), interval)
 	}
+}
+
+// pollReason says why a client polls: the streamer was stopped on purpose,
+// or it cannot be reached.
+func pollReason(err error) string {
+	if errors.Is(err, errStreamerStopped) {
+		return "streamer stopped by 'docker live stop'"
+	}
+	return "streamer unavailable"
 }

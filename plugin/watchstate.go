@@ -128,7 +128,7 @@ func (w *watchState) resetLocked(list []stream.Container) {
 func (w *watchState) upsertLocked(c stream.Container) {
 	c.Stats = nil
 	w.containers[c.ID] = c
-	if c.State != "running" && c.State != "paused" && c.State != "restarting" {
+	if !stream.IsActive(c.State) {
 		delete(w.stats, c.ID)
 	}
 }
