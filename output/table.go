@@ -26,8 +26,8 @@ type Header struct {
 	Mode       string // ModeLive, ModeReconnecting, ModePolling or ModeEngineUnavailable
 	Detail     string // e.g. "attempt 3, next in 1.6s"
 	Context    string
-	Containers int // rows shown
-	Total      int // containers known; shown as "3 of 7" when more than Containers
+	Containers int      // rows shown
+	Total      int      // containers known; shown as "3 of 7" when more than Containers
 	Waiting    []string // CONTAINER arguments that match nothing yet
 	Hidden     int      // columns left out for the width; set by RenderTable
 	Updated    time.Time
