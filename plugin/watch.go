@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -107,6 +108,14 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	pollInto := func(ctx context.Context) {
 		_ = source.Poll(ctx, dockerCli.Client(), state.pollSink(), opts.interval)
 	}
+	if opts.noStream && !opts.poll {
+		// No streamer to answer from its cache: make sure the Engine does
+		// before starting one, so that an unreachable Engine fails at once
+		// (as docker stats does) and leaves no streamer behind for it.
+		if err := engineReachableUnlessServed(ctx, dockerCli, pathsFor(dockerCli)); err != nil {
+			return err
+		}
+	}
 	if opts.poll {
 		state.setConn(liveclient.State{Mode: liveclient.ModePolling})
 		go func() { pollInto(ctx); runErr <- nil }()
@@ -142,6 +151,29 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 		return interrupted(ctx)
 	}
 	return err
+}
+
+// engineCheckWait bounds the Engine check of a cold --no-stream: it must
+// fail within a second.
+const engineCheckWait = 800 * time.Millisecond
+
+// engineReachableUnlessServed returns nil when the context's streamer
+// answers on its socket or the Engine answers a ping, and the ping's
+// error, in one line, otherwise.
+func engineReachableUnlessServed(ctx context.Context, dockerCli command.Cli, paths streamerPaths) error {
+	if c, err := dialSocket(ctx, paths.Socket); err == nil {
+		c.Close()
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, engineCheckWait)
+	defer cancel()
+	if _, err := dockerCli.Client().Ping(pctx, client.PingOptions{}); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("Cannot connect to the Docker daemon at %s: no answer within %s", dockerCli.DockerEndpoint().Host, engineCheckWait)
+		}
+		return errors.New(oneLine(err))
+	}
+	return nil
 }
 
 // watchOnce prints the state once, as soon as the streamer's snapshot (or
