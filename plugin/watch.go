@@ -39,6 +39,9 @@ type watchOptions struct {
 // that has just started and holds none yet. A warm streamer answers at once.
 const noStreamWait = 3 * time.Second
 
+// noStreamPollWait bounds --poll --no-stream, which waits for two rounds.
+const noStreamPollWait = 20 * time.Second
+
 var sortKeys = []string{"name", "cpu", "mem", "net", "io", "pids", "state"}
 
 func newWatchCommand(dockerCli command.Cli) *cobra.Command {
@@ -106,7 +109,9 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	}
 	runErr := make(chan error, 1)
 	pollInto := func(ctx context.Context) {
-		_ = source.Poll(ctx, dockerCli.Client(), state.pollSink(), opts.interval)
+		// Only the containers shown are sampled: on a busy Engine each
+		// one-shot stats request takes a second or more.
+		_ = source.PollSampled(ctx, dockerCli.Client(), state.pollSink(), opts.interval, wv.visible)
 	}
 	if opts.noStream && !opts.poll {
 		// No streamer to answer from its cache: make sure the Engine does
@@ -179,7 +184,14 @@ func engineReachableUnlessServed(ctx context.Context, dockerCli command.Cli, pat
 // watchOnce prints the state once, as soon as the streamer's snapshot (or
 // a poll) has it, without waiting for new samples when it already has them.
 func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchState, runErr <-chan error) error {
-	deadline := time.NewTimer(noStreamWait + 2*time.Second)
+	wait := noStreamWait + 2*time.Second
+	if wv.opts.poll {
+		// Two polling rounds, each as slow as the Engine's one-shot
+		// stats (seconds on a busy Engine): printing "--" early would
+		// hide numbers that are on their way.
+		wait = noStreamPollWait
+	}
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	var statsWait <-chan time.Time
 	for {
@@ -196,14 +208,19 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 				return noSuchContainers(missing)
 			}
 		}
-		if v.haveState {
+		if v.haveState && v.conn.Mode != liveclient.ModePolling {
 			if statsWait == nil {
 				t := time.NewTimer(noStreamWait)
 				defer t.Stop()
 				statsWait = t.C
 			}
-			if onceReady(wv, v) {
+			if onceReady(wv, v) || v.pollRounds >= 3 {
+				// Ready, or polling's second round is over: what is still
+				// missing is not coming, and shows as "--".
 				return writeOut(out, renderOnce(wv, v))
+			}
+			if v.conn.Mode == liveclient.ModePolling {
+				statsWait = nil
 			}
 		}
 		select {
@@ -219,6 +236,9 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		case <-statsWait:
 			return writeOut(out, renderOnce(wv, state.snapshot(false)))
 		case <-deadline.C:
+			if v := state.snapshot(false); v.haveState {
+				return writeOut(out, renderOnce(wv, v)) // what is missing shows as "--"
+			}
 			return errors.New("no state from the streamer or the Docker API in time")
 		}
 	}
@@ -362,7 +382,11 @@ func (wv *watchView) rows(v view) []output.Row {
 		}
 		// The status text is relative ("Up 5 minutes"): recompute it for
 		// this frame rather than show the one from the last change.
-		c.Status = source.StatusText(*c, now)
+		if !c.StartedAt.IsZero() {
+			// Polling lists containers without their start time: keep
+			// the Engine's own text for those rather than "Up 292 years".
+			c.Status = source.StatusText(*c, now)
+		}
 		rows = append(rows, output.NewRow(*c, s))
 	}
 	sortRows(rows, wv.opts.sort)

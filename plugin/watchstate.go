@@ -223,6 +223,7 @@ type view struct {
 	haveState  bool
 	// sampleRound: the polling round of each sample (0: from the streamer).
 	sampleRound map[string]int
+	pollRounds  int
 }
 
 func (w *watchState) snapshot(takeDirty bool) view {
@@ -236,6 +237,7 @@ func (w *watchState) snapshot(takeDirty bool) view {
 		updated:     w.updated,
 		haveState:   w.haveState,
 		sampleRound: maps.Clone(w.sampleRound),
+		pollRounds:  w.pollRounds,
 	}
 	if takeDirty {
 		v.dirty = w.dirty
