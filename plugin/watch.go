@@ -125,7 +125,13 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 		state.setConn(liveclient.State{Mode: liveclient.ModePolling})
 		go func() { pollInto(ctx); runErr <- nil }()
 	} else {
-		dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
+		notice := func(s string) { fmt.Fprintln(errOut, s) }
+		if !jsonNotices && !opts.noStream {
+			// A terminal's first frame would wipe a stderr line: the
+			// header says it instead, until the streamer answers.
+			notice = func(string) { state.setStarting(true) }
+		}
+		dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: notice}
 		notices := newConnNotices(errOut, jsonNotices)
 		go func() {
 			runErr <- liveclient.Run(ctx, liveclient.Options{
@@ -489,7 +495,7 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		if wv.engineNotices != nil && v.engine.State != "" {
 			wv.engineNotices(v.engine)
 		}
-		if !v.haveState && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
+		if !v.haveState && !v.starting && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
 			continue
 		}
 		now := time.Now()
@@ -557,6 +563,9 @@ func (wv *watchView) header(v view, now time.Time) output.Header {
 	default:
 		h.Mode = output.ModeReconnecting
 		h.Detail = "connecting"
+	}
+	if v.starting && v.conn.Mode != liveclient.ModeLive {
+		h.Detail = "starting the streamer; stats show -- until their first samples, about 2 s"
 	}
 	if v.engine.State == stream.EngineUnavailable && v.haveState {
 		h.Mode = output.ModeEngineUnavailable

@@ -29,6 +29,7 @@ type watchState struct {
 	// that --poll --no-stream can wait for samples with a CPU delta.
 	pollRounds  int
 	sampleRound map[string]int
+	starting    bool // this command is starting the streamer
 
 	// stateCh and statsCh signal a change of state and of stats; dirty
 	// holds the ids whose state changed since the last frame, for
@@ -144,6 +145,17 @@ func (w *watchState) removeLocked(id string) {
 func (w *watchState) setConn(st liveclient.State) {
 	w.mu.Lock()
 	w.conn = st
+	if st.Mode == liveclient.ModeLive {
+		w.starting = false
+	}
+	w.mu.Unlock()
+	notify(w.stateCh)
+}
+
+// setStarting says, in the header, that this command starts the streamer.
+func (w *watchState) setStarting(on bool) {
+	w.mu.Lock()
+	w.starting = on
 	w.mu.Unlock()
 	notify(w.stateCh)
 }
@@ -224,6 +236,7 @@ type view struct {
 	// sampleRound: the polling round of each sample (0: from the streamer).
 	sampleRound map[string]int
 	pollRounds  int
+	starting    bool
 }
 
 func (w *watchState) snapshot(takeDirty bool) view {
@@ -238,6 +251,7 @@ func (w *watchState) snapshot(takeDirty bool) view {
 		haveState:   w.haveState,
 		sampleRound: maps.Clone(w.sampleRound),
 		pollRounds:  w.pollRounds,
+		starting:    w.starting,
 	}
 	if takeDirty {
 		v.dirty = w.dirty
