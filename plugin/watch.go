@@ -527,6 +527,14 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 					written[r.ID] = r.Sampled
 				}
 			}
+			if len(written) > 2*len(v.containers)+64 {
+				// Forget removed containers now and then.
+				for id := range written {
+					if !slices.ContainsFunc(v.containers, func(c stream.Container) bool { return c.ID == id }) {
+						delete(written, id)
+					}
+				}
+			}
 			if wv.format.Kind == output.FormatJSON {
 				for _, r := range rows {
 					t := now
