@@ -170,6 +170,10 @@ func TestReadmeExamples(t *testing.T) {
 		if strings.HasSuffix(line, "live stop --all") {
 			continue // would end streamers the other examples use; stop is tested alone
 		}
+		if line == "docker live serve" {
+			// The foreground streamer refuses to run beside another one.
+			dockerTryEnv(t, env, "live", "stop")
+		}
 		timeout := 20 * time.Second
 		if streaming(line) {
 			timeout = 3 * time.Second
@@ -234,6 +238,14 @@ func checkReadmeOutput(t *testing.T, ex readmeExample, stdout string, names map[
 			if v == nil && have[k] != nil {
 				t.Errorf("%q: README shows %s null, real %v", ex.cmd, k, have[k])
 			}
+		}
+	case ex.cmd == "docker live events":
+		re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT[\d:.]+Z container \w+ [0-9a-f]{64} \(.*name=.*\)$`)
+		if !re.MatchString(ex.output[0]) {
+			t.Errorf("README events line %q does not have docker events' shape", ex.output[0])
+		}
+		if stdout != "" && !re.MatchString(real[0]) {
+			t.Errorf("events printed %q", real[0])
 		}
 	default:
 		// Templates: the same number of words per line, in the same kinds.
