@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -408,6 +409,25 @@ func TestHonestSmallTruths(t *testing.T) {
 		m := regexp.MustCompile(`  (\d+) of (\d+) containers`).FindStringSubmatch(line)
 		if m == nil || m[1] != "1" {
 			t.Errorf("header %q does not count 1 row of N", line)
+		}
+	})
+
+	t.Run("columns hidden at 80 columns", func(t *testing.T) {
+		scriptPath, err := exec.LookPath("script")
+		if err != nil {
+			t.Skip("no script(1) to give watch a terminal")
+		}
+		// script(1) gives watch a terminal of 80 columns, as the issue's.
+		line := "stty cols 80 rows 30; exec docker live watch --filter label=" + testLabel(t)
+		done := beginCreate(t)
+		out, _ := commandOutput(6*time.Second, dockerEnv(env), scriptPath, "-q", "-c", line, "/dev/null")
+		done()
+		m := regexp.MustCompile(`(\d+) columns? hidden`).FindStringSubmatch(out)
+		if m == nil || m[1] == "0" {
+			t.Errorf("an 80-column watch does not say columns are hidden; output %q", out)
+		}
+		if strings.Contains(out, "UPTIME") {
+			t.Errorf("UPTIME shown at 80 columns although columns are hidden")
 		}
 	})
 
