@@ -17,6 +17,7 @@ import (
 // it; the renderer reads copies. Changes are signalled, never pushed, so a
 // slow terminal never holds up the stream.
 type watchState struct {
+	now        func() time.Time // the clock; tests set their own
 	mu         sync.Mutex
 	containers map[string]stream.Container
 	stats      map[string]stream.Stats
@@ -41,6 +42,7 @@ type watchState struct {
 
 func newWatchState() *watchState {
 	return &watchState{
+		now:         time.Now,
 		containers:  make(map[string]stream.Container),
 		stats:       make(map[string]stream.Stats),
 		sampleRound: make(map[string]int),
@@ -101,7 +103,7 @@ func (w *watchState) Apply(m *stream.Message) error {
 
 func (w *watchState) touchLocked(t time.Time, id string) {
 	if t.IsZero() {
-		t = time.Now()
+		t = w.now()
 	}
 	w.updated = t
 	if id == "" {
@@ -190,7 +192,7 @@ func (p pollSink) Reset(list []stream.Container) {
 	p.w.resetLocked(list)
 	p.w.pollRounds++
 	p.w.haveState = true
-	p.w.updated = time.Now()
+	p.w.updated = p.w.now()
 	if changed {
 		notify(p.w.stateCh)
 	}
@@ -199,7 +201,7 @@ func (p pollSink) Reset(list []stream.Container) {
 func (p pollSink) Upsert(c stream.Container) {
 	p.w.mu.Lock()
 	p.w.upsertLocked(c)
-	p.w.touchLocked(time.Now(), c.ID)
+	p.w.touchLocked(p.w.now(), c.ID)
 	p.w.mu.Unlock()
 	notify(p.w.stateCh)
 }
@@ -218,7 +220,7 @@ func (p pollSink) Stats(s stream.Stats) {
 	if _, ok := p.w.containers[s.ID]; ok {
 		p.w.stats[s.ID] = s
 		p.w.sampleRound[s.ID] = p.w.pollRounds
-		p.w.updated = time.Now()
+		p.w.updated = p.w.now()
 	}
 	p.w.mu.Unlock()
 	notify(p.w.statsCh)
