@@ -399,25 +399,31 @@ func pmTestWatch(t *testing.T, s *pmService) {
 	s.docker(t, "kill", c.ID)
 	expect("docker kill", "exited", 137)
 
-	// The streamer's snapshot agrees with Podman's own view.
-	var inspect ContainerState
-	if err := json.Unmarshal([]byte(s.docker(t, "inspect", "--type", "container", "--format", "{{json .State}}", c.ID)), &inspect); err != nil {
-		t.Fatal(err)
-	}
-	out := s.docker(t, "live", "watch", "--no-stream", "-a", "--format", "json", "--filter", label)
-	row, err := parseWatchJSON(out)
-	if err != nil {
-		t.Fatalf("watch --no-stream --format json against Podman: %v", err)
-	}
-	if row["state"] != inspect.Status || row["exit_code"] != float64(inspect.ExitCode) {
-		t.Errorf("watch --no-stream shows %v (exit %v), docker inspect %s (exit %d)", row["state"], row["exit_code"], inspect.Status, inspect.ExitCode)
-	}
+	// The streamer's snapshot agrees with Podman's own view. Podman reports
+	// "stopped" between a container's death and its cleanup, a moment
+	// later, so the two may need a moment to agree.
+	eventually(t, 10*time.Second, func() error {
+		var inspect ContainerState
+		if err := json.Unmarshal([]byte(s.docker(t, "inspect", "--type", "container", "--format", "{{json .State}}", c.ID)), &inspect); err != nil {
+			t.Fatal(err)
+		}
+		out := s.docker(t, "live", "watch", "--no-stream", "-a", "--format", "json", "--filter", label)
+		row, err := parseWatchJSON(out)
+		if err != nil {
+			t.Fatalf("watch --no-stream --format json against Podman: %v", err)
+		}
+		if row["state"] != "exited" || row["state"] != inspect.Status || row["exit_code"] != float64(inspect.ExitCode) {
+			return fmt.Errorf("watch --no-stream shows %v (exit %v), docker inspect %s (exit %d), want both exited (137)",
+				row["state"], row["exit_code"], inspect.Status, inspect.ExitCode)
+		}
+		return nil
+	})
 }
 
 // pmTestEvents runs `docker live events` and `docker events` side by side on
 // the Podman socket through a container's whole life, and wants the same
-// events, line for line, Podman's own actions (init, cleanup, twice after a
-// stop) included.
+// events, line for line, Podman's own actions included (init, and cleanup,
+// which Podman often sends twice).
 func pmTestEvents(t *testing.T, s *pmService) {
 	filter := "label=" + testLabel(t)
 	ref := newEventLines(startDockerEnv(t, s.env, "events", "--format", "json", "--filter", filter))
