@@ -34,8 +34,8 @@ type Subscriber struct {
 	hub      *Hub
 	topics   map[string]bool // nil means every topic
 	filter   stream.ContainerFilter
-	names    stream.NameMatcher // filter.Names compiled
 	filtered bool
+	match    *filterMatcher // the filter prepared at subscribe; nil: none
 	interval time.Duration
 	maxQueue int
 
@@ -153,16 +153,13 @@ func (s *Subscriber) wants(e entry) bool {
 	if !s.wantsTopic(e.topic) {
 		return false
 	}
-	return e.container == nil || !s.filtered || s.matches(e.container)
+	return e.container == nil || s.match.matches(e.container)
 }
 
-// matches applies the subscriber's filter to c.
-func (s *Subscriber) matches(c *stream.Container) bool { return matches(s.filter, s.names, c) }
-
-// matches applies a ContainerFilter: OR within a list, AND across lists.
-// Names are docker ps' regular expressions (compiled once, in names).
-func matches(f stream.ContainerFilter, names stream.NameMatcher, c *stream.Container) bool {
-	if !names.Match(c.Name) {
+// matches applies a ContainerFilter: OR within a list, AND across lists;
+// names are docker ps' regular expressions. filterMatcher is its fast form.
+func matches(f stream.ContainerFilter, c *stream.Container) bool {
+	if names, err := stream.CompileNames(f.Names); err != nil || !names.Match(c.Name) {
 		return false
 	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
@@ -197,6 +194,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 			topics = make(map[string]bool)
 		}
 		topics[t] = true
+	}
+	if n := len(sub.Filter.Names) + len(sub.Filter.IDs) + len(sub.Filter.Labels) + len(sub.Filter.Projects); n > stream.MaxFilterEntries {
+		return nil, 0, badRequest("bad_filter", "filter has %d names, ids, labels and projects: the limit is %d in all", n, stream.MaxFilterEntries)
 	}
 	for _, l := range sub.Filter.Labels {
 		if k, _, _ := strings.Cut(l, "="); k == "" {
@@ -235,13 +235,12 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, _ := stream.CompileNames(sub.Filter.Names) // validate checked them
 	s := &Subscriber{
 		hub:      h,
 		topics:   topics,
 		filter:   sub.Filter,
-		names:    names,
 		filtered: !filterIsEmpty(sub.Filter),
+		match:    newFilterMatcher(sub.Filter),
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
 		notify:   make(chan struct{}, 1),
@@ -253,6 +252,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	if h.closed {
 		return nil, errors.New("streamer stopping")
 	}
+	s.match = h.internFilterLocked(s.match)
 	var replay []entry
 	resumed := false
 	if sub.Since != nil && sub.Since.Epoch == h.epoch {
@@ -306,7 +306,7 @@ func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {
 	snap := &stream.Snapshot{Resync: resync, Engine: h.engine, Containers: make([]stream.Container, 0, len(h.containers))}
 	for _, id := range slices.Sorted(maps.Keys(h.containers)) {
 		c := h.containers[id]
-		if s.filtered && !s.matches(c) {
+		if !s.match.matches(c) {
 			continue
 		}
 		cc := *c
@@ -326,6 +326,7 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 		return
 	}
 	delete(h.subs, s)
+	h.releaseFilterLocked(s.match)
 	if len(h.subs) == 0 {
 		h.idleSince = h.cfg.Now()
 	}
