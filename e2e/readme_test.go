@@ -191,6 +191,11 @@ func TestReadmeExamples(t *testing.T) {
 		if len(ex.output) == 0 {
 			continue
 		}
+		if strings.HasPrefix(ex.output[0], "cannot ") {
+			// An error shown for a planted state folder: reproduced by
+			// TestSecurityPlantedSymlinkKeyFolder, not here.
+			continue
+		}
 		checkReadmeOutput(t, ex, stdout, map[string]string{"web": web.Name, "paused": paused.Name})
 	}
 }
@@ -240,7 +245,8 @@ func checkReadmeOutput(t *testing.T, ex readmeExample, stdout string, names map[
 			}
 		}
 	case ex.cmd == "docker live events":
-		re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT[\d:.]+Z container \w+ [0-9a-f]{64} \(.*name=.*\)$`)
+		// Actions may carry a detail ("exec_create: /helper health").
+		re := regexp.MustCompile(`^\d{4}-\d\d-\d\dT[\d:.]+Z \w+ \S.* [0-9a-f]{64} \(.*name=.*\)$`)
 		if !re.MatchString(ex.output[0]) {
 			t.Errorf("README events line %q does not have docker events' shape", ex.output[0])
 		}
