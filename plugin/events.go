@@ -183,7 +183,10 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 				if connected {
 					fmt.Fprintln(errOut, "docker live: resync: recovering missed events from the Engine")
 				}
-				if err := p.catchUp(runCtx, cfg.Engine); err != nil {
+				// When the streamer cannot reach the Engine either, its
+				// notice has said so: a failed catch-up adds nothing.
+				quiet := m.Hello.Engine.State != stream.EngineConnected
+				if err := p.catchUp(runCtx, cfg.Engine, quiet); err != nil {
 					return err
 				}
 			}
@@ -319,14 +322,16 @@ func (p *eventPrinter) print(ev events.Message) error {
 // catchUp prints what the Engine's buffer holds from resumeFrom to now, when
 // a stream starts that cannot resume: what happened before the streamer's
 // position. It says so when the buffer may have lost some of it.
-func (p *eventPrinter) catchUp(ctx context.Context, engine engineEvents) error {
+func (p *eventPrinter) catchUp(ctx context.Context, engine engineEvents, quiet bool) error {
 	newest := p.newest()
 	use, err := p.replay(ctx, engine, p.resumeFrom(), p.now())
 	if errors.Is(err, errClosedPipe) {
 		return err
 	}
 	if err != nil {
-		fmt.Fprintf(p.errOut, "docker live: resync: events may be missing: %v\n", oneLine(err))
+		if !quiet {
+			fmt.Fprintf(p.errOut, "docker live: resync: events may be missing: %v\n", oneLine(err))
+		}
 	} else if use.lost(newest) {
 		fmt.Fprintln(p.errOut, missingNotice)
 	}

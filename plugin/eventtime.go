@@ -26,8 +26,9 @@ const (
 // parseEventTime reads a --since or --until value by docker events' rules
 // (the Docker client's timestamp rules), with now as the reference:
 //
-//   - a Go duration other than "0" is that long before now, in whole seconds
-//     as docker sends it ("10m", "1h30m", "-5m" is in the future);
+//   - a Go duration other than "0" is that long before now ("10m", "1h30m";
+//     "-5m" is in the future). Docker counts it in whole seconds; this keeps
+//     now's fraction, so "--until 0s" includes events of the current second;
 //   - RFC 3339 and its shorter forms: a date, a date with an hour, with
 //     minutes, with seconds, with a fraction; with a zone (Z, +01:00,
 //     -07:00) or without one, then in now's zone;
@@ -35,7 +36,7 @@ const (
 //     epoch, the start of the Engine's buffer, not now).
 func parseEventTime(value string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(value); value != "0" && err == nil {
-		return time.Unix(now.Add(-d).Unix(), 0), nil
+		return now.Add(-d), nil
 	}
 	// Docker's test for "has a zone": a Z, a plus, or the third dash of a
 	// negative offset after the date's two.

