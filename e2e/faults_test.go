@@ -738,8 +738,20 @@ func TestFaultStreamerKill(t *testing.T) {
 
 	watch := startDockerEnv(t, env, "live", "watch", "--format", "json", "-a", "--filter", "label="+label)
 	wl := fltDrain(watch)
-	evp := startDockerEnv(t, env, "live", "events", "--format", "json", "--filter", "label="+label)
+	// Everything from here on must be printed: --since makes the test's
+	// window exact, where "from the command's start" would depend on how
+	// long the docker CLI takes to run the plugin on a busy host. The first
+	// stream's catch-up from there is one of the hand-overs under test.
+	start := time.Now()
+	startArg := fmt.Sprintf("%d.%09d", start.Unix(), start.Nanosecond())
+	evp := startDockerEnv(t, env, "live", "events", "--since", startArg, "--format", "json", "--filter", "label="+label)
 	el := fltDrain(evp)
+	// docker events, following the Engine from the same moment, is the
+	// reference. It runs for the whole test rather than being asked at the
+	// end: the Engine keeps only 256 past events, which a busy host (other
+	// tests) can exceed within the test.
+	ref := startDocker(t, "events", "--since", startArg, "--filter", "label="+label, "--format", "{{json .}}")
+	rl := fltDrain(ref)
 
 	eventually(t, 20*time.Second, func() error {
 		got := wl.lastStates()
@@ -782,16 +794,8 @@ func TestFaultStreamerKill(t *testing.T) {
 		})
 	}
 
-	// docker events, following the Engine from here on, is the reference.
-	// It runs for the whole test rather than being asked at the end: the
-	// Engine keeps only 256 past events, which a busy host (other tests)
-	// can exceed within the test. docker live events may still be finding
-	// its streamer: events from its start on must be printed all the same
-	// (the first-connect hand-over), so the test does not wait for it.
-	start := time.Now()
-	ref := startDocker(t, "events", "--since", fmt.Sprintf("%d.%09d", start.Unix(), start.Nanosecond()),
-		"--filter", "label="+label, "--format", "{{json .}}")
-	rl := fltDrain(ref)
+	// docker live events may still be finding its streamer here; the test
+	// does not wait for it.
 	mark := time.Now()
 	dockerCmd(t, "pause", c1.ID)
 	dockerCmd(t, "unpause", c1.ID)
