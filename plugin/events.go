@@ -324,9 +324,16 @@ func (p *eventPrinter) print(ev events.Message) error {
 // position. It says so when the buffer may have lost some of it.
 func (p *eventPrinter) catchUp(ctx context.Context, engine engineEvents, quiet bool) error {
 	newest := p.newest()
-	use, err := p.replay(ctx, engine, p.resumeFrom(), p.now())
-	if errors.Is(err, errClosedPipe) {
+	// The stream waits meanwhile: an Engine that accepts but never answers
+	// must not stop it for good.
+	qctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
+	use, err := p.replay(qctx, engine, p.resumeFrom(), p.now())
+	if errors.Is(err, errClosedPipe) || ctx.Err() != nil {
 		return err
+	}
+	if err == nil && qctx.Err() != nil {
+		err = fmt.Errorf("the Engine did not answer within %s", catchUpTimeout)
 	}
 	if err != nil {
 		if !quiet {
@@ -337,6 +344,10 @@ func (p *eventPrinter) catchUp(ctx context.Context, engine engineEvents, quiet b
 	}
 	return nil
 }
+
+// catchUpTimeout bounds one catch-up query; the Engine answers one about
+// its past at once when it answers at all.
+const catchUpTimeout = 30 * time.Second
 
 const missingNotice = "docker live: events may be missing: more happened while the stream was away than the Engine keeps (256)"
 
