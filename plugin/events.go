@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	ossignal "os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -49,25 +47,26 @@ func newEventsCommand(dockerCli command.Cli) *cobra.Command {
 func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
 	format, err := output.ParseEventsFormat(opts.format)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	filters, err := parseFilters(opts.filters, eventFilterKeys)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	now := time.Now()
 	var since, until time.Time
 	if opts.since != "" {
 		if since, err = parseEventTime(opts.since, now); err != nil {
-			return fmt.Errorf("invalid --since %q: %v", opts.since, err)
+			return usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
 		}
 	}
 	if opts.until != "" {
 		if until, err = parseEventTime(opts.until, now); err != nil {
-			return fmt.Errorf("invalid --until %q: %v", opts.until, err)
+			return usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
 		}
 	}
-	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	// Ctrl-C ends the command with 130 (SIGTERM 143), as docker events.
+	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
 	format = format.WithLegacyFields(engineSendsLegacyEventFields(ctx, dockerCli))
@@ -87,6 +86,9 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 	})
 	if errors.Is(err, errClosedPipe) {
 		return nil
+	}
+	if err == nil {
+		return interrupted(ctx)
 	}
 	return err
 }

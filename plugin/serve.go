@@ -72,14 +72,14 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	switch opts.statsSource {
 	case "auto", "api", "cgroup":
 	default:
-		return fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource)
+		return usageError(fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource))
 	}
 	if opts.maxConns < 1 {
-		return fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns)
+		return usageError(fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns))
 	}
 	listenAddr, err := normalizeListen(opts.listen)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	opts.listen = listenAddr
 	paths := pathsFor(dockerCli)
