@@ -86,7 +86,7 @@ func (r *Row) appendState(dst []byte) []byte {
 	case r.State == "running" && r.Health != "":
 		dst = append(dst, r.State...)
 		dst = append(dst, " ("...)
-		dst = append(dst, r.Health...)
+		dst = AppendEscaped(dst, r.Health)
 		return append(dst, ')')
 	case r.State == "exited":
 		dst = append(dst, r.State...)
@@ -94,7 +94,7 @@ func (r *Row) appendState(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, int64(r.ExitCode), 10)
 		return append(dst, ')')
 	}
-	return append(dst, r.State...)
+	return AppendEscaped(dst, r.State)
 }
 
 // CPUText is "12.34%", or "--" without a sample.

@@ -64,7 +64,7 @@ func appendCell(dst []byte, r *Row, col int, now time.Time) []byte {
 		if r.Name == "" {
 			return append(dst, truncateID(r.ID)...)
 		}
-		return append(dst, r.Name...)
+		return AppendEscaped(dst, r.Name)
 	case 1:
 		return r.appendState(dst)
 	case 2:
@@ -130,7 +130,7 @@ func appendStatusLine(out []byte, h Header, opts TableOptions) []byte {
 	line = append(line, h.Mode...)
 	if h.Detail != "" {
 		line = append(line, " ("...)
-		line = append(line, h.Detail...)
+		line = AppendEscaped(line, h.Detail)
 		line = append(line, ')')
 	}
 	if h.Context != "" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,8 +26,7 @@ const startWait = 5 * time.Second
 
 // dialSocket connects to a streamer's Unix socket.
 func dialSocket(ctx context.Context, socket string) (net.Conn, error) {
-	var d net.Dialer
-	return d.DialContext(ctx, "unix", socket)
+	return dialChecked(ctx, socket)
 }
 
 // streamerHealth asks a streamer's /v1/health over its socket.
@@ -81,12 +81,11 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	if err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot find the plugin binary: %v", err)
 	}
-	logFile, err := os.OpenFile(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logFile, err := openPrivate(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot open the log %s: %v", paths.Log, err)
 	}
 	defer logFile.Close()
-	_ = logFile.Chmod(0o600)
 	readR, readW, err := os.Pipe()
 	if err != nil {
 		return streamerInfo{}, false, err
@@ -97,6 +96,9 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
+	}
+	if opts.maxConns > 0 {
+		args = append(args, "--max-connections", strconv.Itoa(opts.maxConns))
 	}
 	for _, o := range opts.allowOrigins {
 		args = append(args, "--allow-origin", o)

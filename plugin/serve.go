@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -32,6 +33,7 @@ type serveOptions struct {
 	allowOrigins []string
 	statsSource  string
 	history      time.Duration
+	maxConns     int
 	readyFD      int // set on the detached child: where to say it is ready
 }
 
@@ -66,6 +68,7 @@ func newServeCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 	f.StringArrayVar(&opts.allowOrigins, "allow-origin", nil, "Browser origin allowed to connect (repeatable; none by default)")
 	f.StringVar(&opts.statsSource, "stats-source", "auto", "Where stats come from: auto, api or cgroup")
 	f.DurationVar(&opts.history, "history", defaultHistory, "How much stats history to keep per container for new clients (0: none)")
+	f.IntVar(&opts.maxConns, "max-connections", server.DefaultMaxConns, "Most connections each listener holds open at once; more get 503 or WebSocket close 1013")
 	f.IntVar(&opts.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	_ = f.MarkHidden("ready-fd")
 	return cmd
@@ -79,6 +82,9 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	}
 	if opts.history < 0 || opts.history > 24*time.Hour {
 		return fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history)
+	}
+	if opts.maxConns < 1 {
+		return fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns)
 	}
 	listenAddr, err := normalizeListen(opts.listen)
 	if err != nil {
@@ -141,6 +147,15 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	if err := paths.ensureDir(); err != nil {
 		return fmt.Errorf("cannot create the state folder: %v", err)
 	}
+	if opts.readyFD > 0 {
+		// A detached streamer writes serve.log itself, to rotate it.
+		serveLog, err := openRotatingLog(paths.Log, serveLogMax, true)
+		if err != nil {
+			return fmt.Errorf("cannot open the log: %v", err)
+		}
+		defer serveLog.Close()
+		logger.SetOutput(serveLog)
+	}
 	lock, err := lockFile(paths.Lock)
 	if errors.Is(err, errLocked) {
 		info, _ := readInfo(paths.Info)
@@ -151,6 +166,12 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		return fmt.Errorf("cannot lock %s: %v", paths.Lock, err)
 	}
 	defer lock.Close()
+	// Holding the lock proves that no streamer of this folder runs: an
+	// info.json left by one killed with SIGKILL names a PID that may since
+	// belong to anything, so it goes before anyone reads it.
+	if err := os.Remove(paths.Info); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot remove the stale %s: %v", paths.Info, err)
+	}
 
 	var token []byte
 	if opts.listen != "" {
@@ -198,6 +219,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		Token:        token,
 		AllowOrigins: opts.allowOrigins,
 		Logf:         logger.Printf,
+		MaxConns:     opts.maxConns,
 	})
 	info := streamerInfo{
 		Context:     contextName,
@@ -342,9 +364,13 @@ func healthBody(h *hub.Hub, srv *server.Server, info streamerInfo, src *source.S
 
 // loadOrCreateToken keeps one token per state folder, so that a browser
 // page keeps working across streamer restarts.
+// A token file that is a link or another user's is refused, never adopted.
 func loadOrCreateToken(path string) ([]byte, error) {
-	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) == 64 {
-		_ = os.Chmod(path, 0o600)
+	data, err := readPrivate(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil && len(strings.TrimSpace(string(data))) == 64 {
 		return []byte(strings.TrimSpace(string(data))), nil
 	}
 	var raw [32]byte

@@ -44,8 +44,9 @@ func runStop(ctx context.Context, dockerCli command.Cli, opts stopOptions) error
 	}
 	stopped := 0
 	for _, p := range targets {
-		info, err := readInfo(p.Info)
-		if err != nil || !processAlive(info.PID) {
+		// Only a PID proven to be this folder's streamer is signalled.
+		info, ok := verifiedStreamer(ctx, p)
+		if !ok {
 			continue
 		}
 		if err := stopProcess(ctx, info.PID); err != nil {

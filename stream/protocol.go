@@ -60,7 +60,9 @@ const (
 	CloseBadVersion     = 4003 // the client's protocol version is not supported
 	CloseShuttingDown   = 1001 // the streamer is stopping (standard "going away")
 	CloseMessageTooBig  = 1009 // a client frame exceeded MaxClientMessage (standard)
+	CloseTryAgainLater  = 1013 // the listener is at its connection cap (standard "try again later")
 	MaxClientMessage    = 64 << 10
+	MaxFilterEntries    = 1000 // names, ids, labels and projects of one filter, in all
 	MinStatsInterval    = time.Second
 	DefaultStatsRefresh = time.Second
 )

@@ -35,6 +35,7 @@ type Subscriber struct {
 	topics   map[string]bool // nil means every topic
 	filter   stream.ContainerFilter
 	filtered bool
+	match    *filterMatcher // the filter prepared at subscribe; nil: none
 	interval time.Duration
 	maxQueue int
 
@@ -152,7 +153,7 @@ func (s *Subscriber) wants(e entry) bool {
 	if !s.wantsTopic(e.topic) {
 		return false
 	}
-	return e.container == nil || !s.filtered || matches(s.filter, e.container)
+	return e.container == nil || s.match.matches(e.container)
 }
 
 // matches applies a ContainerFilter: OR within a list, AND across lists.
@@ -192,6 +193,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 			topics = make(map[string]bool)
 		}
 		topics[t] = true
+	}
+	if n := len(sub.Filter.Names) + len(sub.Filter.IDs) + len(sub.Filter.Labels) + len(sub.Filter.Projects); n > stream.MaxFilterEntries {
+		return nil, 0, badRequest("bad_filter", "filter has %d names, ids, labels and projects: the limit is %d in all", n, stream.MaxFilterEntries)
 	}
 	for _, l := range sub.Filter.Labels {
 		if k, _, _ := strings.Cut(l, "="); k == "" {
@@ -235,6 +239,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		topics:   topics,
 		filter:   sub.Filter,
 		filtered: !filterIsEmpty(sub.Filter),
+		match:    newFilterMatcher(sub.Filter),
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
 		notify:   make(chan struct{}, 1),
@@ -246,6 +251,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	if h.closed {
 		return nil, errors.New("streamer stopping")
 	}
+	s.match = h.internFilterLocked(s.match)
 	var replay []entry
 	resumed := false
 	if sub.Since != nil && sub.Since.Epoch == h.epoch {
@@ -303,7 +309,7 @@ func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {
 	snap := &stream.Snapshot{Resync: resync, Engine: h.engine, Containers: make([]stream.Container, 0, len(h.containers))}
 	for _, id := range slices.Sorted(maps.Keys(h.containers)) {
 		c := h.containers[id]
-		if s.filtered && !matches(s.filter, c) {
+		if !s.match.matches(c) {
 			continue
 		}
 		cc := *c
@@ -323,6 +329,7 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 		return
 	}
 	delete(h.subs, s)
+	h.releaseFilterLocked(s.match)
 	if len(h.subs) == 0 {
 		h.idleSince = h.cfg.Now()
 	}
