@@ -311,8 +311,9 @@ func ParseHistory(v string) (HistoryRequest, error) {
 // History is the recent past of each container's stats: one sample per Step
 // on a grid shared by every container, as compact per-metric arrays. The
 // values are those of the stats messages at the same moments (rates as
-// 32-bit floats); a gap (no sample at that step: the container was not
-// running, or its stats source was late) is null in JSON and NaN in Series.
+// 32-bit floats): when a stats source delivers nothing new by a flush, the
+// value repeats, as in consecutive stats batches. A gap (no sample at that
+// step: the container was not running) is null in JSON and NaN in Series.
 type History struct {
 	Step       string             `json:"step"` // Go duration, the stats flush period
 	Span       string             `json:"span"` // Go duration: how much the streamer keeps ("0s": none, serve --history 0)
