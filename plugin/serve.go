@@ -102,9 +102,23 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		} else {
 			fmt.Fprintf(dockerCli.Out(), "docker live streamer already running for context %q (pid %d)\nsocket: %s\n", info.Context, info.PID, info.Socket)
 		}
+		printListen(dockerCli, info)
 		return nil
 	}
 	return serveForeground(ctx, dockerCli, build, paths, opts)
+}
+
+// printListen tells the terminal, not only serve.log, where a detached
+// streamer listens on TCP, where its token is, and warns when that is not
+// loopback.
+func printListen(dockerCli command.Cli, info streamerInfo) {
+	if info.Listen == "" {
+		return
+	}
+	fmt.Fprintf(dockerCli.Out(), "listen: %s (token in %s)\n", info.Listen, info.TokenFile)
+	if !isLoopback(info.Listen) {
+		fmt.Fprintf(dockerCli.Err(), "WARNING: --listen %s is not a loopback address: the stream is reachable from other hosts (token required)\n", info.Listen)
+	}
 }
 
 // normalizeListen binds loopback when ADDR gives only a port.

@@ -235,7 +235,7 @@ type Position struct {
 // everything. A container that stops matching (a rename) gets no remove.
 // Events are not filtered by it.
 type ContainerFilter struct {
-	Names    []string `json:"names,omitempty"`    // exact names
+	Names    []string `json:"names,omitempty"`    // regular expressions, as docker ps --filter name= (see NameMatcher)
 	IDs      []string `json:"ids,omitempty"`      // full ids or prefixes
 	Labels   []string `json:"labels,omitempty"`   // "key" or "key=value"
 	Projects []string `json:"projects,omitempty"` // Compose project names

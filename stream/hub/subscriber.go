@@ -156,9 +156,10 @@ func (s *Subscriber) wants(e entry) bool {
 	return e.container == nil || s.match.matches(e.container)
 }
 
-// matches applies a ContainerFilter: OR within a list, AND across lists.
+// matches applies a ContainerFilter: OR within a list, AND across lists;
+// names are docker ps' regular expressions. filterMatcher is its fast form.
 func matches(f stream.ContainerFilter, c *stream.Container) bool {
-	if len(f.Names) > 0 && !slices.ContainsFunc(f.Names, func(n string) bool { return strings.TrimPrefix(n, "/") == c.Name }) {
+	if names, err := stream.CompileNames(f.Names); err != nil || !names.Match(c.Name) {
 		return false
 	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
@@ -206,6 +207,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 		if slices.Contains(list, "") {
 			return nil, 0, badRequest("bad_filter", "invalid filter: empty name, id or project")
 		}
+	}
+	if _, err := stream.CompileNames(sub.Filter.Names); err != nil {
+		return nil, 0, badRequest("bad_filter", "%v", err)
 	}
 	interval := stream.DefaultStatsRefresh
 	if sub.StatsInterval != "" {
