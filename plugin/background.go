@@ -95,7 +95,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	defer readR.Close()
 
 	args := append(globalArgs(os.Args[1:]), "live", "serve", "--ready-fd", "3",
-		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource)
+		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
 	}
@@ -274,7 +274,7 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 	if d.notice != nil {
 		d.notice(fmt.Sprintf("starting the docker live streamer for context %q...", d.dockerCli.CurrentContext()))
 	}
-	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto"}); serr != nil {
+	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto", history: defaultHistory}); serr != nil {
 		return nil, serr
 	}
 	return dialSocket(ctx, d.paths.Socket)
