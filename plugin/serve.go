@@ -81,7 +81,7 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		return usageError(fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource))
 	}
 	if opts.history < 0 || opts.history > 24*time.Hour {
-		return fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history)
+		return usageError(fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history))
 	}
 	if opts.maxConns < 1 {
 		return usageError(fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns))
