@@ -19,7 +19,8 @@ DIST      := dist
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-live
 
-# Unit tests, a short fuzz run of the protocol decoder, then e2e tests
+# Unit tests, short fuzz runs of the protocol decoder and the history
+# encoder, then e2e tests
 # against the real Engine through the real docker CLI.
 test: lint cross unit fuzz e2e
 
@@ -30,6 +31,7 @@ fuzz:
 	@if grep -qs '^func FuzzDecodeRequest' stream/server/*_test.go; then \
 		$(GO) test -run '^$$' -fuzz '^FuzzDecodeRequest$$' -fuzztime 10s ./stream/server; \
 	fi
+	$(GO) test -run '^$$' -fuzz '^FuzzHistoryEncoder$$' -fuzztime 10s ./stream/hub
 
 e2e:
 	$(GO) test $(TESTFLAGS) -v ./e2e/... 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' ; test $${PIPESTATUS[0]} -eq 0

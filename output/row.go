@@ -24,6 +24,7 @@ type Row struct {
 	// HasStats is false when the container is not running or no sample has
 	// arrived yet; the stats fields are then zero and shown as "--".
 	HasStats   bool
+	Sampled    time.Time // when the sample was read (zero without one)
 	CPUPercent float64
 	MemUsage   uint64
 	MemLimit   uint64
@@ -60,6 +61,7 @@ func NewRow(c stream.Container, s *stream.Stats) Row {
 		return r
 	}
 	r.HasStats = true
+	r.Sampled = s.Read
 	r.CPUPercent = finite(s.CPUPercent)
 	r.MemUsage = s.MemUsage
 	r.MemLimit = s.MemLimit

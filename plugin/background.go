@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/liveclient"
 )
 
 // startWait bounds how long a command waits for a streamer it started.
@@ -91,7 +93,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	defer readR.Close()
 
 	args := append(globalArgs(os.Args[1:]), "live", "serve",
-		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource)
+		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
 	}
@@ -214,11 +216,35 @@ type streamerDialer struct {
 
 	mu        sync.Mutex
 	lastStart time.Time
+	firstDial time.Time // when this command first dialled: a stop after it is honoured
+}
+
+// errStreamerStopped says why a client polls after `docker live stop`.
+var errStreamerStopped = fmt.Errorf("%w: the streamer was stopped with 'docker live stop' (a new docker live command starts it again)", liveclient.ErrFallBackNow)
+
+// stopMarkPath is where `docker live stop` records that it stopped the
+// streamer on purpose, so that attached clients do not start it again.
+func stopMarkPath(p streamerPaths) string { return filepath.Join(p.Dir, "stopped") }
+
+// markStopped records a deliberate stop before the streamer is signalled.
+func markStopped(p streamerPaths, pid int) {
+	_ = writeFile0600(stopMarkPath(p), fmt.Appendf(nil, "%d\n", pid))
+}
+
+// stoppedSince reports whether the streamer was stopped on purpose after t.
+func stoppedSince(p streamerPaths, t time.Time) bool {
+	fi, err := os.Stat(stopMarkPath(p))
+	return err == nil && fi.ModTime().After(t)
 }
 
 const restartSpacing = 3 * time.Second
 
 func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
+	d.mu.Lock()
+	if d.firstDial.IsZero() {
+		d.firstDial = time.Now()
+	}
+	d.mu.Unlock()
 	c, err := dialSocket(ctx, d.paths.Socket)
 	if err == nil || d.noStart {
 		return c, err
@@ -227,6 +253,14 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	d.mu.Lock()
+	// A streamer that `docker live stop` ended stays stopped for the
+	// commands that were attached to it: they poll instead and say why.
+	// One that crashed or was killed has no mark and is started again;
+	// a command started after the stop starts one as usual.
+	if stoppedSince(d.paths, d.firstDial) {
+		d.mu.Unlock()
+		return nil, errStreamerStopped
+	}
 	due := time.Since(d.lastStart) >= restartSpacing
 	if due {
 		d.lastStart = time.Now()
@@ -238,7 +272,7 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 	if d.notice != nil {
 		d.notice(fmt.Sprintf("starting the docker live streamer for context %q...", d.dockerCli.CurrentContext()))
 	}
-	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto"}); serr != nil {
+	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto", history: defaultHistory}); serr != nil {
 		return nil, serr
 	}
 	return dialSocket(ctx, d.paths.Socket)

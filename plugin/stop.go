@@ -48,6 +48,7 @@ func runStop(ctx context.Context, dockerCli command.Cli, opts stopOptions) error
 		if !ok {
 			continue
 		}
+		markStopped(p, info.PID) // attached clients poll rather than start it again
 		if err := stopProcess(ctx, info.PID); err != nil {
 			return fmt.Errorf("stopping the streamer for context %q: %v", info.Context, err)
 		}

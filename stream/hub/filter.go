@@ -14,9 +14,9 @@ import (
 // is filtered and encoded once per distinct filter, not per subscriber.
 type filterMatcher struct {
 	key      string
-	refs     int // subscribers sharing it; guarded by the hub's lock
-	names    map[string]bool
-	idLens   []int // the distinct lengths of the ids, each a prefix
+	refs     int                // subscribers sharing it; guarded by the hub's lock
+	names    stream.NameMatcher // docker ps' regular expressions, compiled once
+	idLens   []int              // the distinct lengths of the ids, each a prefix
 	ids      map[string]bool
 	projects map[string]bool
 	labels   []labelMatch
@@ -34,12 +34,7 @@ func newFilterMatcher(f stream.ContainerFilter) *filterMatcher {
 		return nil
 	}
 	m := &filterMatcher{key: filterKey(f)}
-	if len(f.Names) > 0 {
-		m.names = make(map[string]bool, len(f.Names))
-		for _, n := range f.Names {
-			m.names[strings.TrimPrefix(n, "/")] = true
-		}
-	}
+	m.names, _ = stream.CompileNames(f.Names) // validate checked them
 	if len(f.IDs) > 0 {
 		m.ids = make(map[string]bool, len(f.IDs))
 		for _, id := range f.IDs {
@@ -68,7 +63,7 @@ func (m *filterMatcher) matches(c *stream.Container) bool {
 	if m == nil {
 		return true
 	}
-	if m.names != nil && !m.names[c.Name] {
+	if !m.names.Match(c.Name) {
 		return false
 	}
 	if m.ids != nil && !slices.ContainsFunc(m.idLens, func(n int) bool { return n <= len(c.ID) && m.ids[c.ID[:n]] }) {

@@ -156,9 +156,10 @@ func (s *Subscriber) wants(e entry) bool {
 	return e.container == nil || s.match.matches(e.container)
 }
 
-// matches applies a ContainerFilter: OR within a list, AND across lists.
+// matches applies a ContainerFilter: OR within a list, AND across lists;
+// names are docker ps' regular expressions. filterMatcher is its fast form.
 func matches(f stream.ContainerFilter, c *stream.Container) bool {
-	if len(f.Names) > 0 && !slices.ContainsFunc(f.Names, func(n string) bool { return strings.TrimPrefix(n, "/") == c.Name }) {
+	if names, err := stream.CompileNames(f.Names); err != nil || !names.Match(c.Name) {
 		return false
 	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
@@ -207,6 +208,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 			return nil, 0, badRequest("bad_filter", "invalid filter: empty name, id or project")
 		}
 	}
+	if _, err := stream.CompileNames(sub.Filter.Names); err != nil {
+		return nil, 0, badRequest("bad_filter", "%v", err)
+	}
 	interval := stream.DefaultStatsRefresh
 	if sub.StatsInterval != "" {
 		d, err := time.ParseDuration(sub.StatsInterval)
@@ -228,6 +232,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 // broadcast concurrently can fall between the replay and the live stream.
 func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	topics, interval, err := validate(sub)
+	if err == nil {
+		err = validateHistory(sub, topics)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -263,6 +270,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		Engine:        h.engine,
 		StatsInterval: h.cfg.StatsFlush.String(),
 		Resumed:       resumed,
+		History:       h.hist.spanText(),
 	}}
 	s.queue = append(s.queue, mustEncode(hello))
 	snapshot := false
@@ -275,6 +283,9 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	} else if s.wantsTopic(stream.TopicContainers) {
 		s.queue = append(s.queue, h.snapshotLocked(s, sub.Since != nil, now))
 		snapshot = true
+	}
+	if hist := h.historyFrameLocked(s, sub, resumed, now); hist != nil {
+		s.queue = append(s.queue, hist)
 	}
 	// A replay may be longer than the queue: it is not lag, so the bound
 	// counts from after it until the write pump has taken it.
