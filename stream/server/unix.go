@@ -4,6 +4,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
@@ -40,34 +41,17 @@ func ListenUnix(path string, logf func(string, ...any)) (net.Listener, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &peerListener{Listener: l, uid: uint32(os.Getuid()), logf: logf}, nil
+	return &peerListener{Listener: l, want: uidName(uint32(os.Getuid())), peerOf: peerName, logf: logf}, nil
 }
 
-type peerListener struct {
-	net.Listener
-	uid  uint32
-	logf func(string, ...any)
-}
-
-func (l *peerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		uid, err := peerUID(c)
-		if err == nil && uid == l.uid {
-			return c, nil
-		}
-		if err != nil {
-			l.logf("refused a connection: cannot read its peer credentials: %v", err)
-		} else {
-			l.logf("refused a connection from uid %d: only uid %d may connect", uid, l.uid)
-		}
-		c.Close()
-	}
-}
-
-// peerUID is the uid of the process at the other end (SO_PEERCRED on
+// peerName names the user at the other end of c by uid (SO_PEERCRED on
 // Linux, LOCAL_PEERCRED on macOS: the one that called connect).
-func peerUID(c net.Conn) (uint32, error) { return peercred.UID(c) }
+func peerName(c net.Conn) (string, error) {
+	uid, err := peercred.UID(c)
+	if err != nil {
+		return "", err
+	}
+	return uidName(uid), nil
+}
+
+func uidName(uid uint32) string { return fmt.Sprintf("uid %d", uid) }

@@ -32,30 +32,5 @@ func ListenUnix(path string, logf func(string, ...any)) (net.Listener, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &peerListener{Listener: l, sid: self, logf: logf}, nil
-}
-
-type peerListener struct {
-	net.Listener
-	sid  string
-	logf func(string, ...any)
-}
-
-func (l *peerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		sid, err := winsec.PipeClientSID(c)
-		if err == nil && sid == l.sid {
-			return c, nil
-		}
-		if err != nil {
-			l.logf("refused a connection: cannot read who its client is: %v", err)
-		} else {
-			l.logf("refused a connection from %s: only %s may connect", sid, l.sid)
-		}
-		c.Close()
-	}
+	return &peerListener{Listener: l, want: self, peerOf: winsec.PipeClientSID, logf: logf}, nil
 }
