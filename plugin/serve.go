@@ -84,7 +84,7 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		return usageError(fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history))
 	}
 	if opts.statsSource == "cgroup" && !cgroupStatsSupported {
-		return errCgroupLinuxOnly
+		return usageError(errCgroupLinuxOnly)
 	}
 	if opts.maxConns < 1 {
 		return usageError(fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns))
