@@ -412,8 +412,9 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // Read fills dst from the container's counters, as the Engine fills a stats
-// record: Read, CPUStats (total and, on v1, per-CPU usage; system_cpu_usage
-// and online_cpus from sys), MemoryStats (usage, limit capped at the host's
+// record: Read, CPUStats (total and, on v1, per-CPU usage; online_cpus
+// from sys, and system_cpu_usage as sys's advanced to the moment the CPU
+// counter was read, see readCPU), MemoryStats (usage, limit capped at the host's
 // memory as the Engine does, and the Engine's memory.stat keys),
 // BlkioStats.IoServiceBytesRecursive, PidsStats.Current and Networks (the
 // interfaces of the init process's network namespace but lo and the
