@@ -233,7 +233,8 @@ func TestHelperDiskWriteShowsInDockerStats(t *testing.T) {
 		Args:    []string{"disk", "--mb", "50", "--path", "/data/x"},
 	})
 	eventually(t, 30*time.Second, func() error {
-		// Written with fsync from the container, so cgroup v1 charges it.
+		// Written with O_DIRECT from the container, so cgroup v1 charges it
+		// to the container even when another process syncs the disk first.
 		s := dockerStats(t, c.ID)
 		if s.BlockWrite < 25e6 {
 			return fmt.Errorf("BlockIO = %s, want >= 25MB written", s.Raw["BlockIO"])
