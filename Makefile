@@ -8,7 +8,7 @@ BIN       := bin/docker-live
 # E2E tests share one Engine; run packages one at a time.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 40m
 
-.PHONY: build test unit e2e fuzz bench lint install uninstall clean
+.PHONY: build test unit e2e fuzz bench lint install uninstall clean stress
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-live
@@ -28,6 +28,12 @@ fuzz:
 e2e:
 	$(GO) test $(TESTFLAGS) -v ./e2e/... 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' ; test $${PIPESTATUS[0]} -eq 0
 
+# The unit suite (-race -count=10), then the e2e foundation, fault and
+# security tests three times, all on a host kept busy by CPU burner
+# containers and docker stats streams (scripts/stress.sh; knobs there).
+stress:
+	GO=$(GO) ./scripts/stress.sh
+
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./stream/... ./output/...
 	DOCKER_LIVE_BENCH=1 $(GO) test -count=1 -p 1 -timeout 30m -run '^TestBench' -v ./e2e/...
@@ -44,4 +50,4 @@ uninstall:
 	./install.sh --uninstall
 
 clean:
-	rm -rf bin e2e/.build e2e.out
+	rm -rf bin e2e/.build e2e.out stress.out
