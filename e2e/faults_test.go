@@ -1032,15 +1032,17 @@ func TestFaultSlowClients(t *testing.T) {
 	if p := normal.problemsCopy(); len(p) > 0 {
 		t.Errorf("the normal client's stream broke its contract: %v", p)
 	}
-	// The slow reader may be cut off as too slow (4001), but must never
-	// see a gap: lifecycle messages are not dropped silently.
+	// The slow reader may be disconnected as too slow, but must never see
+	// a gap: lifecycle messages are not dropped silently. docs/protocol.md
+	// promises a 4001 close frame or, when the socket cannot take it (this
+	// client sleeps a second per frame), the connection cut (1006).
 	if p := slow.problemsCopy(); len(p) > 0 {
 		t.Errorf("the slow client's stream broke its contract: %v", p)
 	}
 	if err := slow.ended(); err != nil {
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != stream.CloseTooSlow {
-			t.Errorf("the slow client was disconnected with %v, want either no disconnect or close %d", err, stream.CloseTooSlow)
+		if !errors.As(err, &ce) || (ce.Code != stream.CloseTooSlow && ce.Code != websocket.CloseAbnormalClosure) {
+			t.Errorf("the slow client was disconnected with %v, want no disconnect, close %d or a cut (1006)", err, stream.CloseTooSlow)
 		}
 	}
 	if peak := rss.PeakKiB(); peak > 60<<10 {
