@@ -266,8 +266,11 @@ func TestHelperBadArgumentsExit2WithOneLine(t *testing.T) {
 
 func TestHelperStopsPromptlyOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	c := runHelper(t, HelperOpts{})
-	waitState(t, c.ID, 20*time.Second, "running", func(s ContainerState) bool { return s.Running })
+	// Healthy, not just running: the helper handles SIGTERM only once its
+	// Go runtime is up, and it turns healthy after installing the handler.
+	// On a starved host "running" comes long before that.
+	c := runHelper(t, HelperOpts{Health: true})
+	waitState(t, c.ID, 30*time.Second, "healthy", func(s ContainerState) bool { return s.HealthStatus() == "healthy" })
 	start := time.Now()
 	dockerCmd(t, "stop", "-t", "30", c.ID)
 	if d := time.Since(start); d > 10*time.Second {

@@ -94,7 +94,7 @@ build_image() {
 	cp e2e/testdata/Dockerfile "$tmp/image/Dockerfile"
 	image="docker-live-e2e-helper:$(cat "$tmp/image/helper" "$tmp/image/Dockerfile" | sha256sum | cut -c1-12)"
 	if ! docker image inspect "$image" >/dev/null 2>&1; then
-		DOCKER_BUILDKIT=0 docker build -q --label docker-live-e2e-helper=1 -t "$image" "$tmp/image" >/dev/null ||
+		DOCKER_BUILDKIT=0 docker build -q --label docker-live-e2e-helper=1 -t "$image" "$tmp/image" >/dev/null 2>&1 ||
 			docker build -q --label docker-live-e2e-helper=1 -t "$image" "$tmp/image" >/dev/null
 	fi
 }
@@ -105,7 +105,12 @@ start_load() {
 	local names=() i
 	for i in $(seq 1 "$burners"); do
 		names+=("dl-stress-$run_id-$i")
-		docker run -d --rm --network none --label "$label" --label "docker-live-stress.pid=$$" \
+		# The lowest CPU weight: the burners keep both cores busy, so every
+		# process on the host competes for CPU, but they give way to other
+		# containers. At equal weight they starved the tests' own containers
+		# to 2 % of a core, and no test can expect a workload to show half a
+		# core that the host never gives it.
+		docker run -d --rm --network none --cpu-shares 2 --label "$label" --label "docker-live-stress.pid=$$" \
 			--name "dl-stress-$run_id-$i" "$image" \
 			cpu --share "$burn" exit --code 0 --after "${limit}s" >/dev/null
 	done

@@ -50,6 +50,14 @@ import (
 const healthFile = "/tmp/healthy"
 
 func main() {
+	// First of all: PID 1 ignores signals it has no handler for, so docker
+	// stop would wait for its timeout, and a SIGTERM that arrives after the
+	// Go runtime's own handler is in place but before this one makes the
+	// runtime exit 2. On a starved host the gap to the end of set-up is long
+	// enough for both. Tests that stop a helper wait for it to be healthy,
+	// which setHealth below makes it only after this line.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	log := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "helper: "+format+"\n", args...)
 	}
@@ -93,10 +101,6 @@ func main() {
 		os.Exit(2)
 	}
 
-	// PID 1 ignores signals it has no handler for, so docker stop would
-	// wait for its timeout without this.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	exitc := make(chan int, 1)
 	errc := make(chan error, len(modes))
 	for _, m := range modes {
