@@ -61,8 +61,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
-# on_signal stops the running step (its own process group: the go command
-# ignores SIGINT and lets the test binary clean up) and then the load.
+# on_signal stops the running step (its own process group, so SIGINT reaches
+# the test binary, which removes what it created) and then the load.
 on_signal() {
 	trap - INT TERM
 	say "interrupted: stopping the tests and the load"
@@ -75,11 +75,15 @@ on_signal() {
 trap cleanup EXIT
 trap on_signal INT TERM
 
-# run_step runs a command in its own process group and waits for it in a way
-# that lets the traps above fire while it runs.
+# run_step runs a command in a process group of its own (job control puts
+# every background job in one, with SIGINT at its default even when this
+# script was started in the background) and waits for it in a way that lets
+# the traps above fire while it runs.
 run_step() {
-	setsid "$@" &
+	set -m
+	"$@" &
 	child=$!
+	set +m
 	local rc=0
 	wait "$child" || rc=$?
 	child=""
