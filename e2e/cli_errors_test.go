@@ -104,8 +104,8 @@ func TestCLIErrorBadFlags(t *testing.T) {
 		{[]string{"live", "events", "--format", "{{.NoSuchField}}"}, `invalid --format template.*NoSuchField`},
 		{[]string{"live", "events", "--since", "garbage"}, `invalid --since "garbage"`},
 		{[]string{"live", "events", "--until", "yesterday-ish"}, `invalid --until`},
-		{[]string{"live", "version", "--format", "yaml"}, `invalid --format "yaml"`},
-		{[]string{"live", "status", "--format", "yaml"}, `invalid --format "yaml"`},
+		{[]string{"live", "version", "--format", "{{.Nope}}"}, `invalid --format template.*Nope`},
+		{[]string{"live", "status", "--format", "{{.Nope}}"}, `invalid --format template.*Nope`},
 		{[]string{"live", "serve", "--listen", "nonsense"}, `invalid --listen "nonsense"`},
 		{[]string{"live", "serve", "--stats-source", "x"}, `invalid --stats-source "x"`},
 		{[]string{"live", "events", "extra-arg"}, `accepts no arguments|unknown command|"extra-arg"`},
@@ -118,6 +118,10 @@ func TestCLIErrorBadFlags(t *testing.T) {
 			continue
 		}
 		fltCLICheckClear(t, what, stderr, 1, regexp.MustCompile(tc.want))
+		// Usage errors exit 125, as docker's own flag errors do.
+		if owned := tc.args[1] == "watch" || tc.args[1] == "version" || tc.args[1] == "status"; owned && code != 125 {
+			t.Errorf("%s: exit %d, want 125 (a usage error)", what, code)
+		}
 		if took > 10*time.Second {
 			t.Errorf("%s: took %v to refuse its arguments", what, took)
 		}

@@ -7,6 +7,7 @@ package e2e
 // claim of docs/security.md is checked against the real plugin.
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -514,29 +515,7 @@ func TestSecurityStateModesUnderUmask0(t *testing.T) {
 // socket opened up by hand the peer-credential check still does.
 func TestSecurityOtherUserRefused(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("creating a second OS user needs root")
-	}
-	if _, err := exec.LookPath("useradd"); err != nil {
-		t.Skip("no useradd")
-	}
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	name := "dlive-e2e-" + hex.EncodeToString(id[:])
-	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v: %s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+	name, uid, gid := fltOtherUser(t)
 
 	// Every folder above the state folder must be enterable by the other
 	// user, so that what stops it is the state folder itself.
@@ -658,4 +637,321 @@ func fltCopyExecutable(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// fltOtherUser creates a second OS user for the test (removed at cleanup)
+// and returns its name, uid and gid; it skips the test when it cannot.
+func fltOtherUser(t *testing.T) (name string, uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("creating a second OS user needs root")
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		t.Skip("no useradd")
+	}
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	name = "dlive-e2e-" + hex.EncodeToString(id[:])
+	if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd: %v: %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", name, err, out)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return name, uid, gid
+}
+
+// fltStateDir returns the state folder of env's default context, left
+// behind by a streamer that was started and stopped (lock and serve.log
+// stay), so that a test can plant things in it.
+func fltStateDir(t *testing.T, env []string) string {
+	t.Helper()
+	s := fltServe(t, env, nil)
+	if _, stderr, code := dockerTryEnv(t, env, "live", "stop"); code != 0 {
+		t.Fatalf("docker live stop: exit %d: %s", code, stderr)
+	}
+	waitFor(t, 15*time.Second, "the stopped streamer to exit", func() bool { return !fltAlive(s.PID) })
+	return s.Dir
+}
+
+// fltWantRefusal checks that a command failed with one clear line on
+// stderr that names path and says what is wrong.
+func fltWantRefusal(t *testing.T, what, stderr string, code int, path, problem string) {
+	t.Helper()
+	msg := strings.TrimSpace(stderr)
+	if code == 0 {
+		t.Fatalf("%s succeeded, want a refusal of %s (%s)", what, path, problem)
+	}
+	if strings.Contains(msg, "\n") {
+		t.Errorf("%s: want one line, got:\n%s", what, msg)
+	}
+	if !strings.Contains(msg, path) || !strings.Contains(msg, problem) {
+		t.Errorf("%s: stderr %q, want one line naming %s and saying %q", what, msg, path, problem)
+	}
+}
+
+// fltFileState is what a test checks a victim file kept: mode and content.
+func fltFileState(t *testing.T, path string) string {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	return fmt.Sprintf("%04o %q", st.Mode().Perm(), data)
+}
+
+// TestSecurityPlantedSymlinkKeyFolder: another user who can write to live/
+// plants the key folder as a link to a folder of their choosing. The
+// streamer must refuse it, with one line naming it, and touch nothing there.
+func TestSecurityPlantedSymlinkKeyFolder(t *testing.T) {
+	t.Parallel()
+	env, _ := fltConfig(t, "")
+	dir := fltStateDir(t, env)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	target, err := os.MkdirTemp(tmpRoot, "planted-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(target) })
+	if err := os.Chmod(target, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, dir); err != nil {
+		t.Fatal(err)
+	}
+	before := fltFileState(t, target)
+	_, stderr, code := dockerTryEnv(t, env, "live", "serve", "--detach", "--listen", "127.0.0.1:0")
+	fltWantRefusal(t, "serve --detach into a symlinked folder", stderr, code, dir, "symbolic link")
+	if after := fltFileState(t, target); after != before {
+		t.Errorf("the link's target changed from %s to %s", before, after)
+	}
+	if entries, _ := os.ReadDir(target); len(entries) != 0 {
+		t.Errorf("the streamer wrote into the planted folder: %v", entries)
+	}
+}
+
+// TestSecurityForeignOwnedKeyFolder: the key folder belongs to another OS
+// user, with a token of theirs in it. The streamer must refuse the folder
+// rather than adopt the token (the other user would then read the stream).
+func TestSecurityForeignOwnedKeyFolder(t *testing.T) {
+	t.Parallel()
+	_, uid, gid := fltOtherUser(t)
+	env, _ := fltConfig(t, "")
+	dir := fltStateDir(t, env)
+	planted := strings.Repeat("ab", 32) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(planted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "token"), filepath.Join(dir, "lock"), filepath.Join(dir, "serve.log")} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, stderr, code := dockerTryEnv(t, env, "live", "serve", "--detach", "--listen", "127.0.0.1:0")
+	fltWantRefusal(t, "serve --detach into another user's folder", stderr, code, dir, fmt.Sprintf("owned by uid %d", uid))
+	if data, _ := os.ReadFile(filepath.Join(dir, "token")); string(data) != planted {
+		t.Errorf("the planted token was replaced or changed: %q", data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "info.json")); err == nil {
+		t.Error("a streamer wrote info.json into another user's folder")
+	}
+}
+
+// TestSecuritySymlinkedLogAndLock: serve.log and lock are links to files
+// of the victim's. Neither may be appended to, chmod-ed or locked through.
+func TestSecuritySymlinkedLogAndLock(t *testing.T) {
+	t.Parallel()
+	env, _ := fltConfig(t, "")
+	dir := fltStateDir(t, env)
+	victims := t.TempDir()
+	for _, name := range []string{"serve.log", "lock"} {
+		t.Run(name, func(t *testing.T) {
+			victim := filepath.Join(victims, name)
+			if err := os.WriteFile(victim, []byte("the victim's file\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before := fltFileState(t, victim)
+			link := filepath.Join(dir, name)
+			if err := os.Remove(link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, link); err != nil {
+				t.Fatal(err)
+			}
+			_, stderr, code := dockerTryEnv(t, env, "live", "serve", "--detach")
+			fltWantRefusal(t, "serve --detach with a symlinked "+name, stderr, code, link, "symbolic link")
+			if after := fltFileState(t, victim); after != before {
+				t.Errorf("the victim's file changed from %s to %s", before, after)
+			}
+			if err := os.Remove(link); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestSecurityStopSkipsStaleInfo: a streamer killed with SIGKILL leaves
+// info.json behind; its PID now belongs to another process (here one the
+// test starts, standing for a reused PID). stop must not signal it.
+func TestSecurityStopSkipsStaleInfo(t *testing.T) {
+	t.Parallel()
+	env, _ := fltConfig(t, "")
+	s := fltServe(t, env, nil)
+	if err := syscall.Kill(s.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "the killed streamer to exit", func() bool { return !fltAlive(s.PID) })
+	infoPath := filepath.Join(s.Dir, "info.json")
+	data, err := os.ReadFile(infoPath)
+	if err != nil {
+		t.Fatalf("SIGKILL left no info.json to test with: %v", err)
+	}
+	other := exec.Command("sleep", "300")
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = other.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = other.Process.Kill(); <-exited })
+	stale := strings.Replace(string(data), fmt.Sprintf(`"pid":%d`, s.PID), fmt.Sprintf(`"pid":%d`, other.Process.Pid), 1)
+	if stale == string(data) {
+		t.Fatalf("info.json has no pid field to rewrite: %s", data)
+	}
+	if err := os.WriteFile(infoPath, []byte(stale), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := dockerTryEnv(t, env, "live", "stop")
+	if code != 0 {
+		t.Errorf("docker live stop: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "stopped") {
+		t.Errorf("stop reported stopping a process: %q", stdout)
+	}
+	select {
+	case <-exited:
+		t.Fatalf("docker live stop killed pid %d, which info.json named but is no streamer", other.Process.Pid)
+	case <-time.After(500 * time.Millisecond): // stop has returned: a signal it sent would have landed
+	}
+	if _, err := os.Stat(infoPath); err == nil {
+		t.Error("the stale info.json is still there after stop")
+	}
+}
+
+// TestSecurityRefusedPathLog: unauthenticated TCP requests with a 1 MB
+// path, or a newline in the path, must neither grow serve.log by more
+// than a few hundred bytes a second nor forge a line.
+func TestSecurityRefusedPathLog(t *testing.T) {
+	t.Parallel()
+	env, _ := fltConfig(t, "")
+	s := fltServe(t, env, nil, "--listen", "127.0.0.1:0")
+	info, err := fltReadInfo(s.Dir)
+	if err != nil || info.Listen == "" {
+		t.Fatalf("info.json has no listen address: %v %+v", err, info)
+	}
+	logPath := filepath.Join(s.Dir, "serve.log")
+	size := func() int64 {
+		st, err := os.Stat(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	raw := func(target string) int {
+		t.Helper()
+		c, err := net.Dial("tcp", info.Listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		if _, err := io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("GET %.40s...: %v", target, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	base := size()
+	began := time.Now()
+	huge := "/" + strings.Repeat("A", 1000_000)
+	for range 20 {
+		if code := raw(huge); code != http.StatusUnauthorized {
+			t.Fatalf("a 1 MB path without a token: %d, want 401", code)
+		}
+	}
+	elapsed := time.Since(began)
+	// One line a second at most, each under 400 bytes (the path is cut to
+	// 200, and the line has the time, the peer and a count besides).
+	limit := int64(400 * (1 + int(elapsed/time.Second)))
+	eventually(t, 5*time.Second, func() error {
+		if size() == base {
+			return fmt.Errorf("no refusal was logged")
+		}
+		return nil
+	})
+	if grew := size() - base; grew > limit {
+		t.Errorf("20 requests with a 1 MB path in %v grew serve.log by %d bytes, want at most %d", elapsed.Round(time.Millisecond), grew, limit)
+	} else {
+		t.Logf("20 requests with a 1 MB path in %v grew serve.log by %d bytes", elapsed.Round(time.Millisecond), grew)
+	}
+
+	// A newline in the path forges no line. Refusals within a second of
+	// the last line are only counted, so the request is repeated until one
+	// is logged.
+	forged := "/x%0A2026/01/01%2000:00:00.000000%20docker-live:%20FORGED%20streamer%20ready%1B[2J"
+	eventually(t, 10*time.Second, func() error {
+		raw(forged)
+		data, _ := os.ReadFile(logPath)
+		if !bytes.Contains(data, []byte("FORGED")) {
+			return fmt.Errorf("the refusal is not logged yet")
+		}
+		return nil
+	})
+	data, _ := os.ReadFile(logPath)
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.Contains(line, "FORGED") {
+			continue
+		}
+		if strings.HasPrefix(line, "2026/01/01") || !strings.Contains(line, "refused GET") || !strings.Contains(line, `\n2026/01/01`) || strings.Contains(line, "\x1b") {
+			t.Errorf("a refused path with %%0A and %%1B wrote %q: want it quoted inside the refusal line", line)
+		}
+	}
+}
+
+// TestSecurityEventsEscapeLabels: a label holding escape codes (retitle
+// the terminal, clear it) is printed escaped by `docker live events`.
+func TestSecurityEventsEscapeLabels(t *testing.T) {
+	t.Parallel()
+	env, _ := fltConfig(t, "")
+	since := time.Now()
+	c := runHelper(t, HelperOpts{Create: true, Labels: map[string]string{"evil": "\x1b]0;pwned\a\x1b[2J"}})
+	stdout, stderr, code := dockerTryEnv(t, env, "live", "events", "--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()), "--until", "0s",
+		"--filter", "container="+c.ID[:12])
+	if code != 0 {
+		t.Fatalf("docker live events: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "create") {
+		t.Fatalf("no create event printed:\n%s", stdout)
+	}
+	if strings.ContainsAny(stdout, "\x1b\a") {
+		t.Errorf("raw escape codes reach the terminal:\n%q", stdout)
+	}
+	if !strings.Contains(stdout, `evil=\x1b]0;pwned\x07\x1b[2J`) {
+		t.Errorf("the label is not shown escaped:\n%q", stdout)
+	}
 }

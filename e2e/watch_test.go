@@ -29,6 +29,12 @@ var watchJSONKinds = map[string]string{
 	"net_tx_rate": "number", "block_read": "number", "block_write": "number", "pids": "number",
 }
 
+// statsField are the fields that are null without a sample.
+var statsField = map[string]bool{
+	"cpu_percent": true, "mem_usage": true, "mem_limit": true, "mem_percent": true, "net_rx": true, "net_tx": true,
+	"net_rx_rate": true, "net_tx_rate": true, "block_read": true, "block_write": true, "pids": true,
+}
+
 var fullIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // parseWatchJSON decodes one NDJSON line of watch and checks that it has
@@ -38,8 +44,22 @@ func parseWatchJSON(line string) (map[string]any, error) {
 	if err := json.Unmarshal([]byte(line), &row); err != nil {
 		return nil, fmt.Errorf("not JSON: %v: %q", err, line)
 	}
+	_, hasStats := row["cpu_percent"].(float64)
 	for k, kind := range watchJSONKinds {
-		if got := jsonKind(row[k]); got != kind {
+		v, present := row[k]
+		got := jsonKind(v)
+		switch {
+		case !present:
+			got = "absent"
+		case v == nil:
+			got = "null"
+		}
+		// Unknown is not zero: the stats fields are all null together (no
+		// sample) or all numbers.
+		if statsField[k] && !hasStats {
+			kind = "null"
+		}
+		if got != kind {
 			return nil, fmt.Errorf("field %q is %s (%v), want a %s: %s", k, got, row[k], kind, line)
 		}
 	}

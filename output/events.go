@@ -127,7 +127,7 @@ func (f EventsFormat) Append(dst []byte, ev events.Message) ([]byte, error) {
 		return buf.Bytes(), nil
 	case f.tmpl != nil:
 		w := &appendWriter{b: dst}
-		if err := f.tmpl.Execute(w, EventData{ev}); err != nil {
+		if err := f.tmpl.Execute(w, EventData{escapeEvent(ev)}); err != nil {
 			return dst, err
 		}
 		return append(w.b, '\n'), nil
@@ -150,11 +150,12 @@ func (f EventsFormat) appendDefault(dst []byte, ev events.Message) []byte {
 		dst = time.Unix(ev.Time, 0).In(loc).AppendFormat(dst, rfc3339NanoFixed)
 		dst = append(dst, ' ')
 	}
-	dst = append(dst, ev.Type...)
+	// Every string is the Engine's (or a label's author's): escaped.
+	dst = AppendEscaped(dst, string(ev.Type))
 	dst = append(dst, ' ')
-	dst = append(dst, ev.Action...)
+	dst = AppendEscaped(dst, string(ev.Action))
 	dst = append(dst, ' ')
-	dst = append(dst, ev.Actor.ID...)
+	dst = AppendEscaped(dst, ev.Actor.ID)
 	if len(ev.Actor.Attributes) > 0 {
 		keys := make([]string, 0, len(ev.Actor.Attributes))
 		for k := range ev.Actor.Attributes {
@@ -166,11 +167,29 @@ func (f EventsFormat) appendDefault(dst []byte, ev events.Message) []byte {
 			if i > 0 {
 				dst = append(dst, ", "...)
 			}
-			dst = append(dst, k...)
+			dst = AppendEscaped(dst, k)
 			dst = append(dst, '=')
-			dst = append(dst, ev.Actor.Attributes[k]...)
+			dst = AppendEscaped(dst, ev.Actor.Attributes[k])
 		}
 		dst = append(dst, ')')
 	}
 	return append(dst, '\n')
+}
+
+// escapeEvent is ev with every string escaped (Escape), for templates: the
+// data is escaped rather than the output, so that a template's own tabs
+// and newlines still work while a label's cannot forge a line.
+func escapeEvent(ev events.Message) events.Message {
+	ev.Type = events.Type(Escape(string(ev.Type)))
+	ev.Action = events.Action(Escape(string(ev.Action)))
+	ev.Scope = Escape(ev.Scope)
+	ev.Actor.ID = Escape(ev.Actor.ID)
+	if len(ev.Actor.Attributes) > 0 {
+		attrs := make(map[string]string, len(ev.Actor.Attributes))
+		for k, v := range ev.Actor.Attributes {
+			attrs[Escape(k)] = Escape(v)
+		}
+		ev.Actor.Attributes = attrs
+	}
+	return ev
 }

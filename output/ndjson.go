@@ -8,64 +8,65 @@ import (
 )
 
 // JSONRow is one NDJSON line of `docker live watch --format json`: raw
-// numbers for scripts. A container without a sample has zero stats; its
-// state says why.
+// numbers for scripts. Unknown is not zero: a container without a sample
+// (not running, or no reading with a delta yet) has null in every stats
+// field, never 0.
 type JSONRow struct {
-	Time       string  `json:"time"` // time.RFC3339Nano
-	Context    string  `json:"context"`
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Image      string  `json:"image"`
-	State      string  `json:"state"`
-	Status     string  `json:"status"`
-	Health     string  `json:"health"`
-	ExitCode   int     `json:"exit_code"`
-	CPUPercent float64 `json:"cpu_percent"`
-	MemUsage   uint64  `json:"mem_usage"`
-	MemLimit   uint64  `json:"mem_limit"`
-	MemPercent float64 `json:"mem_percent"`
-	NetRx      uint64  `json:"net_rx"`
-	NetTx      uint64  `json:"net_tx"`
-	NetRxRate  float64 `json:"net_rx_rate"`
-	NetTxRate  float64 `json:"net_tx_rate"`
-	BlockRead  uint64  `json:"block_read"`
-	BlockWrite uint64  `json:"block_write"`
-	PIDs       uint64  `json:"pids"`
+	Time       string   `json:"time"` // time.RFC3339Nano
+	Context    string   `json:"context"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Image      string   `json:"image"`
+	State      string   `json:"state"`
+	Status     string   `json:"status"`
+	Health     string   `json:"health"`
+	ExitCode   int      `json:"exit_code"`
+	CPUPercent *float64 `json:"cpu_percent"`
+	MemUsage   *uint64  `json:"mem_usage"`
+	MemLimit   *uint64  `json:"mem_limit"`
+	MemPercent *float64 `json:"mem_percent"`
+	NetRx      *uint64  `json:"net_rx"`
+	NetTx      *uint64  `json:"net_tx"`
+	NetRxRate  *float64 `json:"net_rx_rate"`
+	NetTxRate  *float64 `json:"net_tx_rate"`
+	BlockRead  *uint64  `json:"block_read"`
+	BlockWrite *uint64  `json:"block_write"`
+	PIDs       *uint64  `json:"pids"`
 }
 
-// NewJSONRow is the JSONRow for r at now.
-func NewJSONRow(r Row, context string, now time.Time) JSONRow {
-	return JSONRow{
-		Time:       now.Format(time.RFC3339Nano),
-		Context:    context,
-		ID:         r.ID,
-		Name:       r.Name,
-		Image:      r.Image,
-		State:      r.State,
-		Status:     r.Status,
-		Health:     r.Health,
-		ExitCode:   r.ExitCode,
-		CPUPercent: finite(r.CPUPercent),
-		MemUsage:   r.MemUsage,
-		MemLimit:   r.MemLimit,
-		MemPercent: finite(r.MemPercent),
-		NetRx:      r.NetRx,
-		NetTx:      r.NetTx,
-		NetRxRate:  finite(r.NetRxRate),
-		NetTxRate:  finite(r.NetTxRate),
-		BlockRead:  r.BlockRead,
-		BlockWrite: r.BlockWrite,
-		PIDs:       r.PIDs,
+// NewJSONRow is the JSONRow for r at t.
+func NewJSONRow(r Row, context string, t time.Time) JSONRow {
+	j := JSONRow{
+		Time:     t.Format(time.RFC3339Nano),
+		Context:  context,
+		ID:       r.ID,
+		Name:     r.Name,
+		Image:    r.Image,
+		State:    r.State,
+		Status:   r.Status,
+		Health:   r.Health,
+		ExitCode: r.ExitCode,
 	}
+	if !r.HasStats {
+		return j
+	}
+	f := func(v float64) *float64 { v = finite(v); return &v }
+	u := func(v uint64) *uint64 { return &v }
+	j.CPUPercent, j.MemUsage, j.MemLimit, j.MemPercent = f(r.CPUPercent), u(r.MemUsage), u(r.MemLimit), f(r.MemPercent)
+	j.NetRx, j.NetTx, j.NetRxRate, j.NetTxRate = u(r.NetRx), u(r.NetTx), f(r.NetRxRate), f(r.NetTxRate)
+	j.BlockRead, j.BlockWrite, j.PIDs = u(r.BlockRead), u(r.BlockWrite), u(r.PIDs)
+	return j
 }
 
-// AppendJSONRow appends r as one JSON line ending in a newline. The bytes
-// equal encoding/json's encoding of NewJSONRow(r, context, now) with HTML
+// AppendJSONRow appends r as one JSON line ending in a newline, with time
+// t (the caller passes the sample's time for a line written because of a
+// new sample). The bytes equal encoding/json's encoding of
+// NewJSONRow(r, context, t) with HTML
 // escaping off (as docker's json template function does), but are written
 // straight into dst: a busy host emits hundreds of rows a second.
-func AppendJSONRow(dst []byte, r Row, context string, now time.Time) []byte {
+func AppendJSONRow(dst []byte, r Row, context string, t time.Time) []byte {
 	dst = append(dst, `{"time":"`...)
-	dst = now.AppendFormat(dst, time.RFC3339Nano)
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","context":`...)
 	dst = appendJSONString(dst, context)
 	dst = append(dst, `,"id":`...)
@@ -82,6 +83,11 @@ func AppendJSONRow(dst []byte, r Row, context string, now time.Time) []byte {
 	dst = appendJSONString(dst, r.Health)
 	dst = append(dst, `,"exit_code":`...)
 	dst = strconv.AppendInt(dst, int64(r.ExitCode), 10)
+	if !r.HasStats {
+		return append(dst, `,"cpu_percent":null,"mem_usage":null,"mem_limit":null,"mem_percent":null,`+
+			`"net_rx":null,"net_tx":null,"net_rx_rate":null,"net_tx_rate":null,`+
+			`"block_read":null,"block_write":null,"pids":null}`+"\n"...)
+	}
 	dst = append(dst, `,"cpu_percent":`...)
 	dst = appendJSONFloat(dst, r.CPUPercent)
 	dst = append(dst, `,"mem_usage":`...)

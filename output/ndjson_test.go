@@ -29,8 +29,8 @@ func TestAppendJSONRow(t *testing.T) {
 	want = `prefix {"time":"2026-11-26T14:03:05.123456789Z","context":"prod",` +
 		`"id":"4f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff","name":"db","image":"alpine:3.20",` +
 		`"state":"exited","status":"Up 3 minutes","health":"","exit_code":137,` +
-		`"cpu_percent":0,"mem_usage":0,"mem_limit":0,"mem_percent":0,"net_rx":0,"net_tx":0,"net_rx_rate":0,"net_tx_rate":0,` +
-		`"block_read":0,"block_write":0,"pids":0}` + "\n"
+		`"cpu_percent":null,"mem_usage":null,"mem_limit":null,"mem_percent":null,"net_rx":null,"net_tx":null,"net_rx_rate":null,"net_tx_rate":null,` +
+		`"block_read":null,"block_write":null,"pids":null}` + "\n"
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -63,6 +63,11 @@ func TestAppendJSONRowMatchesEncodingJSON(t *testing.T) {
 			got := string(AppendJSONRow(nil, r, name, now))
 			if want := encode(t, NewJSONRow(r, name, now)); got != want {
 				t.Fatalf("name %q float %v:\n got  %s\n want %s", name, f, got, want)
+			}
+			noStats := r
+			noStats.HasStats = false
+			if got, want := string(AppendJSONRow(nil, noStats, name, now)), encode(t, NewJSONRow(noStats, name, now)); got != want {
+				t.Fatalf("without stats, name %q:\n got  %s\n want %s", name, got, want)
 			}
 			var back JSONRow
 			if err := json.Unmarshal([]byte(got), &back); err != nil {

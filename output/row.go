@@ -24,6 +24,7 @@ type Row struct {
 	// HasStats is false when the container is not running or no sample has
 	// arrived yet; the stats fields are then zero and shown as "--".
 	HasStats   bool
+	Sampled    time.Time // when the sample was read (zero without one)
 	CPUPercent float64
 	MemUsage   uint64
 	MemLimit   uint64
@@ -60,6 +61,7 @@ func NewRow(c stream.Container, s *stream.Stats) Row {
 		return r
 	}
 	r.HasStats = true
+	r.Sampled = s.Read
 	r.CPUPercent = finite(s.CPUPercent)
 	r.MemUsage = s.MemUsage
 	r.MemLimit = s.MemLimit
@@ -86,7 +88,7 @@ func (r *Row) appendState(dst []byte) []byte {
 	case r.State == "running" && r.Health != "":
 		dst = append(dst, r.State...)
 		dst = append(dst, " ("...)
-		dst = append(dst, r.Health...)
+		dst = AppendEscaped(dst, r.Health)
 		return append(dst, ')')
 	case r.State == "exited":
 		dst = append(dst, r.State...)
@@ -94,7 +96,7 @@ func (r *Row) appendState(dst []byte) []byte {
 		dst = strconv.AppendInt(dst, int64(r.ExitCode), 10)
 		return append(dst, ')')
 	}
-	return append(dst, r.State...)
+	return AppendEscaped(dst, r.State)
 }
 
 // CPUText is "12.34%", or "--" without a sample.

@@ -15,6 +15,9 @@ const (
 	ModeReconnecting      = "reconnecting"
 	ModePolling           = "polling"
 	ModeEngineUnavailable = "engine-unavailable"
+	// ModeStale is a live connection on which the streamer has been
+	// silent for 3x the stats interval: the numbers may be old.
+	ModeStale = "stale"
 )
 
 // Header is the status line above the table: how the data is arriving and
@@ -23,7 +26,10 @@ type Header struct {
 	Mode       string // ModeLive, ModeReconnecting, ModePolling or ModeEngineUnavailable
 	Detail     string // e.g. "attempt 3, next in 1.6s"
 	Context    string
-	Containers int
+	Containers int      // rows shown
+	Total      int      // containers known; shown as "3 of 7" when more than Containers
+	Waiting    []string // CONTAINER arguments that match nothing yet
+	Hidden     int      // columns left out for the width; set by RenderTable
 	Updated    time.Time
 }
 
@@ -64,7 +70,7 @@ func appendCell(dst []byte, r *Row, col int, now time.Time) []byte {
 		if r.Name == "" {
 			return append(dst, truncateID(r.ID)...)
 		}
-		return append(dst, r.Name...)
+		return AppendEscaped(dst, r.Name)
 	case 1:
 		return r.appendState(dst)
 	case 2:
@@ -91,18 +97,24 @@ func appendCell(dst []byte, r *Row, col int, now time.Time) []byte {
 // NoTrunc: names are shortened first, then the rightmost columns that still
 // do not fit are dropped. The result has no escape codes unless opts.TTY.
 func RenderTable(rows []Row, h Header, opts TableOptions) []byte {
-	var out []byte
 	fixed := 1 // the column header line
 	if h.Mode != "" {
-		out = appendStatusLine(out, h, opts)
 		fixed++
 	}
 	shown, hidden := fitHeight(len(rows), opts.Height, fixed)
+	var body []byte
 	if opts.Template != nil {
-		out = opts.Template.appendTable(out, rows[:shown], opts)
+		body = opts.Template.appendTable(nil, rows[:shown], opts)
 	} else {
-		out = appendColumns(out, rows[:shown], opts)
+		body, h.Hidden = appendColumns(nil, rows[:shown], opts)
 	}
+	// The status line goes first but says how many columns the width
+	// left out, so it is made after them.
+	var out []byte
+	if h.Mode != "" {
+		out = appendStatusLine(make([]byte, 0, len(body)+128), h, opts)
+	}
+	out = append(out, body...)
 	if hidden > 0 {
 		more := make([]byte, 0, 32)
 		more = append(more, ellipsis+" "...)
@@ -130,7 +142,7 @@ func appendStatusLine(out []byte, h Header, opts TableOptions) []byte {
 	line = append(line, h.Mode...)
 	if h.Detail != "" {
 		line = append(line, " ("...)
-		line = append(line, h.Detail...)
+		line = AppendEscaped(line, h.Detail)
 		line = append(line, ')')
 	}
 	if h.Context != "" {
@@ -139,10 +151,34 @@ func appendStatusLine(out []byte, h Header, opts TableOptions) []byte {
 	}
 	line = append(line, "  "...)
 	line = strconv.AppendInt(line, int64(h.Containers), 10)
-	if h.Containers == 1 {
+	n := h.Containers
+	if h.Total > h.Containers {
+		line = append(line, " of "...)
+		line = strconv.AppendInt(line, int64(h.Total), 10)
+		n = h.Total
+	}
+	if n == 1 {
 		line = append(line, " container"...)
 	} else {
 		line = append(line, " containers"...)
+	}
+	if len(h.Waiting) > 0 {
+		line = append(line, "  waiting for "...)
+		for i, w := range h.Waiting {
+			if i > 0 {
+				line = append(line, ", "...)
+			}
+			line = append(line, w...)
+		}
+	}
+	if h.Hidden > 0 {
+		line = append(line, "  "...)
+		line = strconv.AppendInt(line, int64(h.Hidden), 10)
+		if h.Hidden == 1 {
+			line = append(line, " column hidden"...)
+		} else {
+			line = append(line, " columns hidden"...)
+		}
 	}
 	if !h.Updated.IsZero() {
 		line = append(line, "  updated "...)
@@ -167,7 +203,7 @@ func modeColor(mode string) string {
 		return "\x1b[32m"
 	case ModeReconnecting, ModePolling:
 		return "\x1b[33m"
-	case ModeEngineUnavailable:
+	case ModeEngineUnavailable, ModeStale:
 		return "\x1b[31m"
 	}
 	return ""
@@ -177,7 +213,7 @@ func modeColor(mode string) string {
 // aligned, three spaces apart) but measures every cell first so it can
 // decide what fits before writing anything. Cells go into one buffer so a
 // frame costs a few allocations, not one per cell.
-func appendColumns(out []byte, rows []Row, opts TableOptions) []byte {
+func appendColumns(out []byte, rows []Row, opts TableOptions) ([]byte, int) {
 	var widths [numCols]int
 	for c, h := range tableHeaders {
 		widths[c] = len(h)
@@ -227,7 +263,7 @@ func appendColumns(out []byte, rows []Row, opts TableOptions) []byte {
 			return cells[ends[k-1]:ends[k]]
 		})
 	}
-	return out
+	return out, numCols - ncols
 }
 
 // fitColumns chooses how many columns to show and how wide the NAME column

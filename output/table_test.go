@@ -74,9 +74,13 @@ func TestRenderTableDropsRightmostColumns(t *testing.T) {
 		t.Errorf("row\n got %q\nwant %q", l[2], want)
 	}
 
+	if want := "● live  context default  3 containers  3 columns hidden  updated 14:03:05"; l[0] != want {
+		t.Errorf("status line at 100 columns\n got %q\nwant %q", l[0], want)
+	}
+
 	out = RenderTable(tableRows(), liveHeader, TableOptions{Now: t0, Width: 40})
 	assertWidth(t, out, 40)
-	if want := "● live  context default  3 containers  u"; lines(out)[0] != want {
+	if want := "● live  context default  3 containers  8"; lines(out)[0] != want {
 		t.Errorf("status line %q", lines(out)[0])
 	}
 	if want := "a-very-long-contain…   exited (137)"; lines(out)[3] != want {
@@ -213,5 +217,20 @@ func TestPlainFrames(t *testing.T) {
 	}
 	if _, ok := NewFramer(true).(*Screen); !ok {
 		t.Error("a TTY gets a Screen")
+	}
+}
+
+func TestStatusLineCountsShownOfTotalWaitingAndStale(t *testing.T) {
+	h := Header{Mode: ModeLive, Context: "default", Containers: 2, Total: 7, Updated: t0}
+	if got, want := lines(RenderTable(nil, h, TableOptions{Now: t0}))[0], "● live  context default  2 of 7 containers  updated 14:03:05"; got != want {
+		t.Errorf("filtered\n got %q\nwant %q", got, want)
+	}
+	h = Header{Mode: ModeLive, Context: "default", Containers: 0, Waiting: []string{"api", "db"}}
+	if got, want := lines(RenderTable(nil, h, TableOptions{Now: t0}))[0], "● live  context default  0 containers  waiting for api, db"; got != want {
+		t.Errorf("waiting\n got %q\nwant %q", got, want)
+	}
+	h = Header{Mode: ModeStale, Detail: "7s without a message from the streamer", Context: "default", Containers: 1, Updated: t0}
+	if got, want := lines(RenderTable(nil, h, TableOptions{Now: t0}))[0], "● stale (7s without a message from the streamer)  context default  1 container  updated 14:03:05"; got != want {
+		t.Errorf("stale\n got %q\nwant %q", got, want)
 	}
 }

@@ -91,13 +91,15 @@ func NewTemplateRow(r Row, now time.Time, noTrunc bool) TemplateRow {
 	if !noTrunc {
 		id = truncateID(id)
 	}
+	// Engine strings are shown with control characters escaped (Escape).
+	name, id = Escape(name), Escape(id)
 	return TemplateRow{
 		BlockIO:   r.BlockIOText(),
 		CPUPerc:   r.CPUText(),
 		Container: name,
-		Health:    r.Health,
+		Health:    Escape(r.Health),
 		ID:        id,
-		Image:     r.Image,
+		Image:     Escape(r.Image),
 		MemPerc:   r.MemPercentText(),
 		MemUsage:  r.MemUsageText(),
 		Name:      name,
@@ -105,8 +107,8 @@ func NewTemplateRow(r Row, now time.Time, noTrunc bool) TemplateRow {
 		NetRxRate: r.NetRxRateText(),
 		NetTxRate: r.NetTxRateText(),
 		PIDs:      r.PIDsText(),
-		State:     r.State,
-		Status:    r.Status,
+		State:     Escape(r.State),
+		Status:    Escape(r.Status),
 		Uptime:    r.UptimeText(now),
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 	"github.com/docker/cli/cli/command"
 
 	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/liveclient"
 )
 
 // startWait bounds how long a command waits for a streamer it started.
@@ -25,8 +28,7 @@ const startWait = 5 * time.Second
 
 // dialSocket connects to a streamer's Unix socket.
 func dialSocket(ctx context.Context, socket string) (net.Conn, error) {
-	var d net.Dialer
-	return d.DialContext(ctx, "unix", socket)
+	return dialChecked(ctx, socket)
 }
 
 // streamerHealth asks a streamer's /v1/health over its socket.
@@ -81,12 +83,11 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	if err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot find the plugin binary: %v", err)
 	}
-	logFile, err := os.OpenFile(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logFile, err := openPrivate(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot open the log %s: %v", paths.Log, err)
 	}
 	defer logFile.Close()
-	_ = logFile.Chmod(0o600)
 	readR, readW, err := os.Pipe()
 	if err != nil {
 		return streamerInfo{}, false, err
@@ -97,6 +98,9 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource)
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
+	}
+	if opts.maxConns > 0 {
+		args = append(args, "--max-connections", strconv.Itoa(opts.maxConns))
 	}
 	for _, o := range opts.allowOrigins {
 		args = append(args, "--allow-origin", o)
@@ -214,11 +218,35 @@ type streamerDialer struct {
 
 	mu        sync.Mutex
 	lastStart time.Time
+	firstDial time.Time // when this command first dialled: a stop after it is honoured
+}
+
+// errStreamerStopped says why a client polls after `docker live stop`.
+var errStreamerStopped = fmt.Errorf("%w: the streamer was stopped with 'docker live stop' (a new docker live command starts it again)", liveclient.ErrFallBackNow)
+
+// stopMarkPath is where `docker live stop` records that it stopped the
+// streamer on purpose, so that attached clients do not start it again.
+func stopMarkPath(p streamerPaths) string { return filepath.Join(p.Dir, "stopped") }
+
+// markStopped records a deliberate stop before the streamer is signalled.
+func markStopped(p streamerPaths, pid int) {
+	_ = writeFile0600(stopMarkPath(p), fmt.Appendf(nil, "%d\n", pid))
+}
+
+// stoppedSince reports whether the streamer was stopped on purpose after t.
+func stoppedSince(p streamerPaths, t time.Time) bool {
+	fi, err := os.Stat(stopMarkPath(p))
+	return err == nil && fi.ModTime().After(t)
 }
 
 const restartSpacing = 3 * time.Second
 
 func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
+	d.mu.Lock()
+	if d.firstDial.IsZero() {
+		d.firstDial = time.Now()
+	}
+	d.mu.Unlock()
 	c, err := dialSocket(ctx, d.paths.Socket)
 	if err == nil || d.noStart {
 		return c, err
@@ -227,6 +255,14 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	d.mu.Lock()
+	// A streamer that `docker live stop` ended stays stopped for the
+	// commands that were attached to it: they poll instead and say why.
+	// One that crashed or was killed has no mark and is started again;
+	// a command started after the stop starts one as usual.
+	if stoppedSince(d.paths, d.firstDial) {
+		d.mu.Unlock()
+		return nil, errStreamerStopped
+	}
 	due := time.Since(d.lastStart) >= restartSpacing
 	if due {
 		d.lastStart = time.Now()

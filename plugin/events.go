@@ -146,11 +146,13 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 
 // engineSendsLegacyEventFields reports whether the negotiated API is older
 // than 1.52, where the Engine still sends status, id and from and docker
-// events prints them.
+// events prints them. It negotiates with a ping: Podman answers /version
+// only after asking its runtimes theirs, which can outlast the timeout on a
+// busy host.
 func engineSendsLegacyEventFields(ctx context.Context, dockerCli command.Cli) bool {
 	vctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := dockerCli.Client().ServerVersion(vctx, client.ServerVersionOptions{}); err != nil {
+	if _, err := dockerCli.Client().Ping(vctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
 		return false
 	}
 	var major, minor int

@@ -36,28 +36,47 @@ var watchFilterKeys = []string{"name", "id", "label", "status", "health", "ances
 var validStatus = []string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 var validHealth = []string{"starting", "healthy", "unhealthy", "none"}
 
-func parseWatchFilters(flags []string) (filterSet, error) {
+// watchFilters are watch's parsed --filter flags, with the name patterns
+// compiled once.
+type watchFilters struct {
+	filterSet
+	names stream.NameMatcher
+}
+
+func parseWatchFilters(flags []string) (watchFilters, error) {
 	fs, err := parseFilters(flags, watchFilterKeys)
 	if err != nil {
-		return nil, err
+		return watchFilters{}, err
 	}
 	for _, v := range fs["status"] {
 		if !slices.Contains(validStatus, v) {
-			return nil, fmt.Errorf("invalid --filter status=%s: use one of %s", v, strings.Join(validStatus, ", "))
+			return watchFilters{}, fmt.Errorf("invalid --filter status=%s: use one of %s", v, strings.Join(validStatus, ", "))
 		}
 	}
 	for _, v := range fs["health"] {
 		if !slices.Contains(validHealth, v) {
-			return nil, fmt.Errorf("invalid --filter health=%s: use one of %s", v, strings.Join(validHealth, ", "))
+			return watchFilters{}, fmt.Errorf("invalid --filter health=%s: use one of %s", v, strings.Join(validHealth, ", "))
 		}
 	}
-	return fs, nil
+	names, err := stream.CompileNames(fs["name"])
+	if err != nil {
+		return watchFilters{}, fmt.Errorf("invalid --filter name: %v", err)
+	}
+	return watchFilters{filterSet: fs, names: names}, nil
 }
 
-// matchContainer applies docker ps' semantics: name is a substring, id a
-// prefix, label key or key=value, ancestor the image name (with or without
-// tag) or an image id prefix.
-func (fs filterSet) matchContainer(c *stream.Container) bool {
+// statuses returns the states a status filter names (nil without one).
+func (wf watchFilters) statuses() []string { return wf.filterSet["status"] }
+
+// matchContainer applies docker ps' semantics: name is a regular
+// expression (stream.NameMatcher, the protocol's meaning too), id a prefix,
+// label key or key=value, ancestor the image name (with or without tag) or
+// an image id prefix.
+func (wf watchFilters) matchContainer(c *stream.Container) bool {
+	fs := wf.filterSet
+	if !wf.names.Match(c.Name) {
+		return false
+	}
 	for _, v := range fs["label"] {
 		// Labels narrow: every label filter must match, as in docker ps.
 		if !matchLabel(c.Labels, v) {
@@ -65,13 +84,11 @@ func (fs filterSet) matchContainer(c *stream.Container) bool {
 		}
 	}
 	for key, values := range fs {
-		if key == "label" {
+		if key == "label" || key == "name" {
 			continue
 		}
 		ok := slices.ContainsFunc(values, func(v string) bool {
 			switch key {
-			case "name":
-				return strings.Contains(c.Name, strings.TrimPrefix(v, "/"))
 			case "id":
 				return strings.HasPrefix(c.ID, v)
 			case "status":

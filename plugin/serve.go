@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log"
 	"net"
 	"os"
@@ -31,6 +32,7 @@ type serveOptions struct {
 	listen       string
 	allowOrigins []string
 	statsSource  string
+	maxConns     int
 	readyFD      int // set on the detached child: where to say it is ready
 }
 
@@ -60,6 +62,7 @@ func newServeCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 	f.StringVar(&opts.listen, "listen", "", "Also serve on TCP at ADDR (loopback unless ADDR names another address), with a token")
 	f.StringArrayVar(&opts.allowOrigins, "allow-origin", nil, "Browser origin allowed to connect (repeatable; none by default)")
 	f.StringVar(&opts.statsSource, "stats-source", "auto", "Where stats come from: auto, api or cgroup")
+	f.IntVar(&opts.maxConns, "max-connections", server.DefaultMaxConns, "Most connections each listener holds open at once; more get 503 or WebSocket close 1013")
 	f.IntVar(&opts.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	_ = f.MarkHidden("ready-fd")
 	return cmd
@@ -70,6 +73,9 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	case "auto", "api", "cgroup":
 	default:
 		return fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource)
+	}
+	if opts.maxConns < 1 {
+		return fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns)
 	}
 	listenAddr, err := normalizeListen(opts.listen)
 	if err != nil {
@@ -87,9 +93,23 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		} else {
 			fmt.Fprintf(dockerCli.Out(), "docker live streamer already running for context %q (pid %d)\nsocket: %s\n", info.Context, info.PID, info.Socket)
 		}
+		printListen(dockerCli, info)
 		return nil
 	}
 	return serveForeground(ctx, dockerCli, build, paths, opts)
+}
+
+// printListen tells the terminal, not only serve.log, where a detached
+// streamer listens on TCP, where its token is, and warns when that is not
+// loopback.
+func printListen(dockerCli command.Cli, info streamerInfo) {
+	if info.Listen == "" {
+		return
+	}
+	fmt.Fprintf(dockerCli.Out(), "listen: %s (token in %s)\n", info.Listen, info.TokenFile)
+	if !isLoopback(info.Listen) {
+		fmt.Fprintf(dockerCli.Err(), "WARNING: --listen %s is not a loopback address: the stream is reachable from other hosts (token required)\n", info.Listen)
+	}
 }
 
 // normalizeListen binds loopback when ADDR gives only a port.
@@ -132,6 +152,15 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	if err := paths.ensureDir(); err != nil {
 		return fmt.Errorf("cannot create the state folder: %v", err)
 	}
+	if opts.readyFD > 0 {
+		// A detached streamer writes serve.log itself, to rotate it.
+		serveLog, err := openRotatingLog(paths.Log, serveLogMax, true)
+		if err != nil {
+			return fmt.Errorf("cannot open the log: %v", err)
+		}
+		defer serveLog.Close()
+		logger.SetOutput(serveLog)
+	}
 	lock, err := lockFile(paths.Lock)
 	if errors.Is(err, errLocked) {
 		info, _ := readInfo(paths.Info)
@@ -142,6 +171,12 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		return fmt.Errorf("cannot lock %s: %v", paths.Lock, err)
 	}
 	defer lock.Close()
+	// Holding the lock proves that no streamer of this folder runs: an
+	// info.json left by one killed with SIGKILL names a PID that may since
+	// belong to anything, so it goes before anyone reads it.
+	if err := os.Remove(paths.Info); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("cannot remove the stale %s: %v", paths.Info, err)
+	}
 
 	var token []byte
 	if opts.listen != "" {
@@ -189,6 +224,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		Token:        token,
 		AllowOrigins: opts.allowOrigins,
 		Logf:         logger.Printf,
+		MaxConns:     opts.maxConns,
 	})
 	info := streamerInfo{
 		Context:     contextName,
@@ -333,9 +369,13 @@ func healthBody(h *hub.Hub, srv *server.Server, info streamerInfo, src *source.S
 
 // loadOrCreateToken keeps one token per state folder, so that a browser
 // page keeps working across streamer restarts.
+// A token file that is a link or another user's is refused, never adopted.
 func loadOrCreateToken(path string) ([]byte, error) {
-	if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) == 64 {
-		_ = os.Chmod(path, 0o600)
+	data, err := readPrivate(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err == nil && len(strings.TrimSpace(string(data))) == 64 {
 		return []byte(strings.TrimSpace(string(data))), nil
 	}
 	var raw [32]byte

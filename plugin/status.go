@@ -1,13 +1,18 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/docker/cli/templates"
 	"github.com/spf13/cobra"
 )
 
@@ -25,21 +30,38 @@ func newStatusCommand(dockerCli command.Cli) *cobra.Command {
 			return runStatus(cmd.Context(), dockerCli, opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table" or "json" (one object per streamer)`)
+	cmd.Flags().StringVar(&opts.format, "format", "table", `Output format: "table", "json" (one object per streamer) or a Go template`)
 	return cmd
 }
 
-// runningStreamers returns every streamer whose process lives and whose
-// socket answers, with its live counters.
-func runningStreamers(ctx context.Context) ([]streamerInfo, error) {
+// Streamer states in status.
+const (
+	streamerRunning       = "running"
+	streamerNotResponding = "not responding" // its process lives but its socket does not answer
+)
+
+// statusRow is one streamer in status: what it wrote to info.json, its
+// live counters, and whether it answers.
+type statusRow struct {
+	streamerInfo
+	State string `json:"state"`
+}
+
+// listStreamers returns every streamer whose process lives: with its live
+// counters when its socket answers, as "not responding" (a frozen or
+// overloaded streamer) when it does not.
+func listStreamers(ctx context.Context) ([]statusRow, error) {
 	dirs, err := listStreamerDirs()
 	if err != nil {
 		return nil, err
 	}
-	var out []streamerInfo
+	var out []statusRow
 	for _, p := range dirs {
 		info, health, ok := answering(ctx, p)
 		if !ok {
+			if info.PID > 0 && processAlive(info.PID) && !isZombie(info.PID) {
+				out = append(out, statusRow{streamerInfo: info, State: streamerNotResponding})
+			}
 			continue
 		}
 		if n, ok := health["clients"].(float64); ok {
@@ -54,7 +76,7 @@ func runningStreamers(ctx context.Context) ([]streamerInfo, error) {
 		if srcs, ok := health["stats_sources"].(map[string]any); ok {
 			info.StatsSource = describeSources(info.StatsSource, srcs)
 		}
-		out = append(out, info)
+		out = append(out, statusRow{streamerInfo: info, State: streamerRunning})
 	}
 	return out, nil
 }
@@ -75,28 +97,81 @@ func describeSources(requested string, counts map[string]any) string {
 }
 
 func runStatus(ctx context.Context, dockerCli command.Cli, opts statusOptions) error {
+	var tmpl *template.Template
 	if opts.format != "table" && opts.format != "json" {
-		return fmt.Errorf("invalid --format %q: use table or json", opts.format)
+		t, err := parseInfoTemplate(opts.format, statusRow{})
+		if err != nil {
+			return usageError(err)
+		}
+		tmpl = t
 	}
-	list, err := runningStreamers(ctx)
+	list, err := listStreamers(ctx)
 	if err != nil {
 		return err
 	}
 	out := dockerCli.Out()
-	if opts.format == "json" {
+	switch {
+	case tmpl != nil:
+		for _, row := range list {
+			if err := executeLine(out, tmpl, row); err != nil {
+				return err
+			}
+		}
+		return nil
+	case opts.format == "json":
 		enc := json.NewEncoder(out)
-		for _, info := range list {
-			if err := enc.Encode(info); err != nil {
+		for _, row := range list {
+			if err := enc.Encode(row); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+	now := time.Now()
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CONTEXT\tENDPOINT\tPID\tUPTIME\tCLIENTS\tCONTAINERS\tENGINE\tSTATS SOURCE\tSOCKET")
-	for _, info := range list {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\n", info.Context, info.Endpoint, info.PID,
-			time.Since(info.Started).Round(time.Second), info.Clients, info.Containers, info.Engine, info.StatsSource, info.Socket)
+	fmt.Fprintln(w, "CONTEXT\tSTATE\tPID\tUPTIME\tCLIENTS\tCONTAINERS\tENGINE\tSTATS SOURCE\tLISTEN\tENDPOINT\tSOCKET")
+	for _, row := range list {
+		if row.State == streamerNotResponding {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t--\t--\t--\t--\t%s\t%s\t%s\n", row.Context, row.State, row.PID,
+				now.Sub(row.Started).Round(time.Second), orDashes(row.Listen), row.Endpoint, row.Socket)
+			continue
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", row.Context, row.State, row.PID,
+			now.Sub(row.Started).Round(time.Second), row.Clients, row.Containers, row.Engine, row.StatsSource,
+			orDashes(row.Listen), row.Endpoint, row.Socket)
 	}
 	return w.Flush()
+}
+
+func orDashes(s string) string {
+	if s == "" {
+		return "--"
+	}
+	return s
+}
+
+// parseInfoTemplate parses a --format Go template as docker does (its
+// functions, \t and \n escapes) and tries it on sample so that a misspelt
+// field fails at once, in one line.
+func parseInfoTemplate(format string, sample any) (*template.Template, error) {
+	text := strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
+	t, err := templates.Parse(text)
+	if err == nil {
+		err = t.Execute(io.Discard, sample)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid --format template: %s", strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "template: ")), " "))
+	}
+	return t, nil
+}
+
+// executeLine writes one template result and a newline.
+func executeLine(w io.Writer, t *template.Template, data any) error {
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return fmt.Errorf("template: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
 }

@@ -44,10 +44,12 @@ func runStop(ctx context.Context, dockerCli command.Cli, opts stopOptions) error
 	}
 	stopped := 0
 	for _, p := range targets {
-		info, err := readInfo(p.Info)
-		if err != nil || !processAlive(info.PID) {
+		// Only a PID proven to be this folder's streamer is signalled.
+		info, ok := verifiedStreamer(ctx, p)
+		if !ok {
 			continue
 		}
+		markStopped(p, info.PID) // attached clients poll rather than start it again
 		if err := stopProcess(ctx, info.PID); err != nil {
 			return fmt.Errorf("stopping the streamer for context %q: %v", info.Context, err)
 		}

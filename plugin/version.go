@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"text/template"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/moby/client"
@@ -37,13 +38,18 @@ func newVersionCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 			return runVersion(cmd.Context(), dockerCli, build, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.format, "format", "f", "", `Output format: "" (text) or "json"`)
+	cmd.Flags().StringVarP(&opts.format, "format", "f", "", `Output format: "" (text), "json" or a Go template such as '{{.Version}}'`)
 	return cmd
 }
 
 func runVersion(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts versionOptions) error {
+	var tmpl *template.Template
 	if opts.format != "" && opts.format != "json" {
-		return fmt.Errorf("invalid --format %q: use json or leave it empty", opts.format)
+		t, err := parseInfoTemplate(opts.format, versionInfo{})
+		if err != nil {
+			return usageError(err)
+		}
+		tmpl = t
 	}
 	info := versionInfo{
 		Version:   build.Version,
@@ -62,7 +68,11 @@ func runVersion(ctx context.Context, dockerCli command.Cli, build BuildInfo, opt
 		info.APIVersion = dockerCli.Client().ClientVersion()
 	}
 	out := dockerCli.Out()
-	if opts.format == "json" {
+	if tmpl != nil {
+		if err := executeLine(out, tmpl, info); err != nil {
+			return err
+		}
+	} else if opts.format == "json" {
 		enc := json.NewEncoder(out)
 		if err := enc.Encode(info); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli/command"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -37,6 +38,9 @@ type watchOptions struct {
 // noStreamWait bounds how long --no-stream waits for stats of a streamer
 // that has just started and holds none yet. A warm streamer answers at once.
 const noStreamWait = 3 * time.Second
+
+// noStreamPollWait bounds --poll --no-stream, which waits for two rounds.
+const noStreamPollWait = 20 * time.Second
 
 var sortKeys = []string{"name", "cpu", "mem", "net", "io", "pids", "state"}
 
@@ -69,7 +73,7 @@ func newWatchCommand(dockerCli command.Cli) *cobra.Command {
 type watchView struct {
 	opts    watchOptions
 	format  output.WatchFormat
-	filters filterSet
+	filters watchFilters
 	context string
 	// engineNotices, when set, gets one line per change of the Engine's
 	// state, for output without a header line.
@@ -79,21 +83,21 @@ type watchView struct {
 func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
 	format, err := output.ParseWatchFormat(opts.format)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	filters, err := parseWatchFilters(opts.filters)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	if !slices.Contains(sortKeys, opts.sort) {
-		return fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", "))
+		return usageError(fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", ")))
 	}
 	if opts.interval < stream.MinStatsInterval {
-		return fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval)
+		return usageError(fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval))
 	}
 	wv := &watchView{opts: opts, format: format, filters: filters, context: dockerCli.CurrentContext()}
 
-	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
 
@@ -105,13 +109,29 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	}
 	runErr := make(chan error, 1)
 	pollInto := func(ctx context.Context) {
-		_ = source.Poll(ctx, dockerCli.Client(), state.pollSink(), opts.interval)
+		// Only the containers shown are sampled: on a busy Engine each
+		// one-shot stats request takes a second or more.
+		_ = source.PollSampled(ctx, dockerCli.Client(), state.pollSink(), opts.interval, wv.visible)
+	}
+	if opts.noStream && !opts.poll {
+		// No streamer to answer from its cache: make sure the Engine does
+		// before starting one, so that an unreachable Engine fails at once
+		// (as docker stats does) and leaves no streamer behind for it.
+		if err := engineReachableUnlessServed(ctx, dockerCli, pathsFor(dockerCli)); err != nil {
+			return err
+		}
 	}
 	if opts.poll {
 		state.setConn(liveclient.State{Mode: liveclient.ModePolling})
 		go func() { pollInto(ctx); runErr <- nil }()
 	} else {
-		dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
+		notice := func(s string) { fmt.Fprintln(errOut, s) }
+		if !jsonNotices && !opts.noStream {
+			// A terminal's first frame would wipe a stderr line: the
+			// header says it instead, until the streamer answers.
+			notice = func(string) { state.setStarting(true) }
+		}
+		dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: notice}
 		notices := newConnNotices(errOut, jsonNotices)
 		go func() {
 			runErr <- liveclient.Run(ctx, liveclient.Options{
@@ -138,13 +158,46 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	if errors.Is(err, errClosedPipe) {
 		return nil
 	}
+	if err == nil {
+		return interrupted(ctx)
+	}
 	return err
+}
+
+// engineCheckWait bounds the Engine check of a cold --no-stream: it must
+// fail within a second.
+const engineCheckWait = 800 * time.Millisecond
+
+// engineReachableUnlessServed returns nil when the context's streamer
+// answers on its socket or the Engine answers a ping, and the ping's
+// error, in one line, otherwise.
+func engineReachableUnlessServed(ctx context.Context, dockerCli command.Cli, paths streamerPaths) error {
+	if c, err := dialSocket(ctx, paths.Socket); err == nil {
+		c.Close()
+		return nil
+	}
+	pctx, cancel := context.WithTimeout(ctx, engineCheckWait)
+	defer cancel()
+	if _, err := dockerCli.Client().Ping(pctx, client.PingOptions{}); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("Cannot connect to the Docker daemon at %s: no answer within %s", dockerCli.DockerEndpoint().Host, engineCheckWait)
+		}
+		return errors.New(oneLine(err))
+	}
+	return nil
 }
 
 // watchOnce prints the state once, as soon as the streamer's snapshot (or
 // a poll) has it, without waiting for new samples when it already has them.
 func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchState, runErr <-chan error) error {
-	deadline := time.NewTimer(noStreamWait + 2*time.Second)
+	wait := noStreamWait + 2*time.Second
+	if wv.opts.poll {
+		// Two polling rounds, each as slow as the Engine's one-shot
+		// stats (seconds on a busy Engine): printing "--" early would
+		// hide numbers that are on their way.
+		wait = noStreamPollWait
+	}
+	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	var statsWait <-chan time.Time
 	for {
@@ -152,17 +205,28 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		if v.haveState && v.engine.State == stream.EngineUnavailable {
 			return fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
 		}
-		if v.haveState {
+		if v.haveState && v.engine.State != stream.EngineUnavailable {
+			missing, err := resolveArgs(wv.opts.containers, v.containers)
+			if err != nil {
+				return err
+			}
+			if len(missing) > 0 {
+				return noSuchContainers(missing)
+			}
+		}
+		if v.haveState && v.conn.Mode != liveclient.ModePolling {
 			if statsWait == nil {
 				t := time.NewTimer(noStreamWait)
 				defer t.Stop()
 				statsWait = t.C
 			}
-			// Polling has CPU % from its second round on; the streamer's
-			// cache has it already.
-			polling := v.conn.Mode == liveclient.ModePolling
-			if statsComplete(wv, v) && (!polling || v.statsGen >= 2) {
+			if onceReady(wv, v) || v.pollRounds >= 3 {
+				// Ready, or polling's second round is over: what is still
+				// missing is not coming, and shows as "--".
 				return writeOut(out, renderOnce(wv, v))
+			}
+			if v.conn.Mode == liveclient.ModePolling {
+				statsWait = nil
 			}
 		}
 		select {
@@ -178,9 +242,31 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		case <-statsWait:
 			return writeOut(out, renderOnce(wv, state.snapshot(false)))
 		case <-deadline.C:
+			if v := state.snapshot(false); v.haveState {
+				return writeOut(out, renderOnce(wv, v)) // what is missing shows as "--"
+			}
 			return errors.New("no state from the streamer or the Docker API in time")
 		}
 	}
+}
+
+// onceReady reports whether --no-stream can print v: every shown running
+// container has a sample, and, when polling, one with a CPU delta.
+func onceReady(wv *watchView, v view) bool {
+	// Polling has CPU % from its second round on; the streamer's cache
+	// has it already.
+	polling := v.conn.Mode == liveclient.ModePolling
+	if !statsComplete(wv, v) {
+		return false
+	}
+	if polling {
+		for _, c := range v.containers {
+			if c.State == "running" && wv.visible(&c) && v.sampleRound[c.ID] < 2 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // statsComplete reports whether every shown running container has a sample.
@@ -203,7 +289,7 @@ func renderOnce(wv *watchView, v view) []byte {
 	case output.FormatJSON:
 		var buf []byte
 		for _, r := range rows {
-			buf = output.AppendJSONRow(buf, r, wv.context, now)
+			buf = output.AppendJSONRow(buf, r, wv.context, lineTime(r, now))
 		}
 		return buf
 	case output.FormatTemplate:
@@ -211,6 +297,14 @@ func renderOnce(wv *watchView, v view) []byte {
 	default:
 		return output.RenderTable(rows, output.Header{}, output.TableOptions{NoTrunc: wv.opts.noTrunc, Now: now, Template: wv.format.Template})
 	}
+}
+
+// lineTime is the time of an NDJSON line: its sample's, or now without one.
+func lineTime(r output.Row, now time.Time) time.Time {
+	if r.HasStats && !r.Sampled.IsZero() {
+		return r.Sampled
+	}
+	return now
 }
 
 func (wv *watchView) appendTemplateRows(buf []byte, rows []output.Row, now time.Time) []byte {
@@ -224,17 +318,60 @@ func (wv *watchView) appendTemplateRows(buf []byte, rows []output.Row, now time.
 	return buf
 }
 
-// visible applies -a, the CONTAINER arguments and --filter.
+// visible applies -a, the CONTAINER arguments and --filter. As in docker
+// ps, a status filter implies -a for the states it names, and as in docker
+// stats, named containers show whatever their state.
 func (wv *watchView) visible(c *stream.Container) bool {
-	if !wv.opts.all && len(wv.opts.containers) == 0 && c.State != "running" && c.State != "paused" && c.State != "restarting" {
+	all := wv.opts.all || len(wv.opts.containers) > 0 || len(wv.filters.statuses()) > 0
+	if !all && !stream.IsActive(c.State) {
 		return false
 	}
 	if len(wv.opts.containers) > 0 && !slices.ContainsFunc(wv.opts.containers, func(a string) bool {
-		return a == c.Name || strings.HasPrefix(c.ID, a)
+		return argMatches(a, c)
 	}) {
 		return false
 	}
 	return wv.filters.matchContainer(c)
+}
+
+// argMatches is a CONTAINER argument's rule: the name, or an id prefix.
+func argMatches(arg string, c *stream.Container) bool {
+	return arg == strings.TrimPrefix(c.Name, "/") || strings.HasPrefix(c.ID, arg)
+}
+
+// resolveArgs checks the CONTAINER arguments against the containers known:
+// those that match none are returned; an id prefix that matches several
+// containers (and no name) is an error, as in docker.
+func resolveArgs(args []string, containers []stream.Container) (missing []string, err error) {
+	for _, a := range args {
+		byName, byPrefix := 0, 0
+		for i := range containers {
+			c := &containers[i]
+			if a == strings.TrimPrefix(c.Name, "/") {
+				byName++
+			} else if strings.HasPrefix(c.ID, a) {
+				byPrefix++
+			}
+		}
+		switch {
+		case byName > 0:
+		case byPrefix > 1:
+			return nil, fmt.Errorf("Multiple IDs found with provided prefix: %s", a)
+		case byPrefix == 0:
+			missing = append(missing, a)
+		}
+	}
+	return missing, nil
+}
+
+// noSuchContainers is docker stats' answer for names that match nothing:
+// one line per name, exit status 1.
+func noSuchContainers(names []string) error {
+	lines := make([]string, len(names))
+	for i, n := range names {
+		lines[i] = "No such container: " + n
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func (wv *watchView) rows(v view) []output.Row {
@@ -251,7 +388,11 @@ func (wv *watchView) rows(v view) []output.Row {
 		}
 		// The status text is relative ("Up 5 minutes"): recompute it for
 		// this frame rather than show the one from the last change.
-		c.Status = source.StatusText(*c, now)
+		if !c.StartedAt.IsZero() {
+			// Polling lists containers without their start time: keep
+			// the Engine's own text for those rather than "Up 292 years".
+			c.Status = source.StatusText(*c, now)
+		}
 		rows = append(rows, output.NewRow(*c, s))
 	}
 	sortRows(rows, wv.opts.sort)
@@ -311,6 +452,8 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	}
 	var lastStats time.Time
 	var pending <-chan time.Time
+	argsChecked := false
+	written := map[string]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(wv.opts.interval)
 	defer redraw.Stop()
 	for {
@@ -341,10 +484,18 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			lastStats = time.Now()
 		}
 		v := state.snapshot(true)
+		if v.haveState && !argsChecked {
+			// An ambiguous id prefix is an error as in docker; a name not
+			// there yet is waited for (the header says so).
+			if _, err := resolveArgs(wv.opts.containers, v.containers); err != nil {
+				return err
+			}
+			argsChecked = true
+		}
 		if wv.engineNotices != nil && v.engine.State != "" {
 			wv.engineNotices(v.engine)
 		}
-		if !v.haveState && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
+		if !v.haveState && !v.starting && v.conn.Mode != liveclient.ModeReconnecting && v.conn.Mode != liveclient.ModePolling {
 			continue
 		}
 		now := time.Now()
@@ -354,19 +505,43 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			if tty {
 				width, height, _ = term.GetSize(fd)
 			}
-			body := output.RenderTable(wv.rows(v), wv.header(v, len(v.containers)), output.TableOptions{
+			rows := wv.rows(v)
+			h := wv.header(v, now)
+			h.Containers = len(rows)
+			h.Total = len(v.containers)
+			if v.haveState {
+				h.Waiting, _ = resolveArgs(wv.opts.containers, v.containers)
+			}
+			body := output.RenderTable(rows, h, output.TableOptions{
 				Width: width, Height: height, NoTrunc: wv.opts.noTrunc, Now: now, TTY: tty, Template: wv.format.Template,
 			})
 			buf = framer.Frame(body)
 		} else {
-			rows := wv.rows(v)
-			if !statsUpdate {
-				// A state change: only the containers that changed.
-				rows = slices.DeleteFunc(rows, func(r output.Row) bool { return !v.dirty[r.ID] })
+			// One line per container whose state changed or that has a
+			// new sample; an unchanged one is not repeated.
+			rows := slices.DeleteFunc(wv.rows(v), func(r output.Row) bool {
+				return !v.dirty[r.ID] && (!r.HasStats || written[r.ID].Equal(r.Sampled))
+			})
+			for _, r := range rows {
+				if r.HasStats {
+					written[r.ID] = r.Sampled
+				}
+			}
+			if len(written) > 2*len(v.containers)+64 {
+				// Forget removed containers now and then.
+				for id := range written {
+					if !slices.ContainsFunc(v.containers, func(c stream.Container) bool { return c.ID == id }) {
+						delete(written, id)
+					}
+				}
 			}
 			if wv.format.Kind == output.FormatJSON {
 				for _, r := range rows {
-					buf = output.AppendJSONRow(buf, r, wv.context, now)
+					t := now
+					if !v.dirty[r.ID] {
+						t = lineTime(r, now)
+					}
+					buf = output.AppendJSONRow(buf, r, wv.context, t)
 				}
 			} else {
 				buf = wv.appendTemplateRows(buf, rows, now)
@@ -378,20 +553,27 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	}
 }
 
-func (wv *watchView) header(v view, total int) output.Header {
-	h := output.Header{Context: wv.context, Containers: total, Updated: v.updated}
+func (wv *watchView) header(v view, now time.Time) output.Header {
+	h := output.Header{Context: wv.context, Updated: v.updated}
 	switch v.conn.Mode {
 	case liveclient.ModeLive:
 		h.Mode = output.ModeLive
+		if v.conn.Stale {
+			h.Mode = output.ModeStale
+			h.Detail = fmt.Sprintf("%s without a message from the streamer", now.Sub(v.conn.LastHeard).Round(time.Second))
+		}
 	case liveclient.ModePolling:
 		h.Mode = output.ModePolling
-		h.Detail = fmt.Sprintf("streamer unavailable, Docker API every %s", wv.opts.interval)
+		h.Detail = fmt.Sprintf("%s, Docker API every %s", pollReason(v.conn.Err), wv.opts.interval)
 	case liveclient.ModeReconnecting:
 		h.Mode = output.ModeReconnecting
 		h.Detail = fmt.Sprintf("attempt %d, next in %s", v.conn.Attempt, v.conn.NextTry.Round(100*time.Millisecond))
 	default:
 		h.Mode = output.ModeReconnecting
 		h.Detail = "connecting"
+	}
+	if v.starting && v.conn.Mode != liveclient.ModeLive {
+		h.Detail = "starting the streamer; stats show -- until their first samples, about 2 s"
 	}
 	if v.engine.State == stream.EngineUnavailable && v.haveState {
 		h.Mode = output.ModeEngineUnavailable
@@ -443,15 +625,29 @@ func engineNoticePrinter(w io.Writer) func(stream.EngineStatus) {
 type connNotices struct {
 	w       io.Writer
 	enabled bool
+	now     func() time.Time
 	last    liveclient.Mode
+	stale   bool
 }
 
 func newConnNotices(w io.Writer, enabled bool) *connNotices {
-	return &connNotices{w: w, enabled: enabled}
+	return &connNotices{w: w, enabled: enabled, now: time.Now}
 }
 
 func (n *connNotices) report(st liveclient.State, interval time.Duration) {
-	if !n.enabled || st.Mode == n.last {
+	if !n.enabled {
+		return
+	}
+	if st.Stale != n.stale {
+		n.stale = st.Stale
+		if st.Stale {
+			fmt.Fprintf(n.w, "docker live: stale: no message from the streamer for %s (last at %s)\n",
+				n.now().Sub(st.LastHeard).Round(time.Second), st.LastHeard.Format(time.TimeOnly))
+		} else if st.Mode == liveclient.ModeLive && n.last == liveclient.ModeLive {
+			fmt.Fprintln(n.w, "docker live: live: the streamer answers again")
+		}
+	}
+	if st.Mode == n.last {
 		return
 	}
 	prev := n.last
@@ -464,6 +660,15 @@ func (n *connNotices) report(st liveclient.State, interval time.Duration) {
 	case liveclient.ModeReconnecting:
 		fmt.Fprintf(n.w, "docker live: reconnecting: streamer connection lost (%v)\n", oneLine(st.Err))
 	case liveclient.ModePolling:
-		fmt.Fprintf(n.w, "docker live: polling: streamer unavailable, polling the Docker API every %s\n", interval)
+		fmt.Fprintf(n.w, "docker live: polling: %s, polling the Docker API every %s\n", pollReason(st.Err), interval)
 	}
+}
+
+// pollReason says why a client polls: the streamer was stopped on purpose,
+// or it cannot be reached.
+func pollReason(err error) string {
+	if errors.Is(err, errStreamerStopped) {
+		return "streamer stopped by 'docker live stop'"
+	}
+	return "streamer unavailable"
 }

@@ -17,6 +17,7 @@ import (
 // it; the renderer reads copies. Changes are signalled, never pushed, so a
 // slow terminal never holds up the stream.
 type watchState struct {
+	now        func() time.Time // the clock; tests set their own
 	mu         sync.Mutex
 	containers map[string]stream.Container
 	stats      map[string]stream.Stats
@@ -24,7 +25,12 @@ type watchState struct {
 	engine     stream.EngineStatus
 	updated    time.Time
 	haveState  bool // a snapshot or a poll has arrived
-	statsGen   int  // batches received, for --no-stream
+	// pollRounds counts the poller's rounds (one Reset each), and
+	// sampleRound holds the round each container's sample came from, so
+	// that --poll --no-stream can wait for samples with a CPU delta.
+	pollRounds  int
+	sampleRound map[string]int
+	starting    bool // this command is starting the streamer
 
 	// stateCh and statsCh signal a change of state and of stats; dirty
 	// holds the ids whose state changed since the last frame, for
@@ -36,11 +42,13 @@ type watchState struct {
 
 func newWatchState() *watchState {
 	return &watchState{
-		containers: make(map[string]stream.Container),
-		stats:      make(map[string]stream.Stats),
-		stateCh:    make(chan struct{}, 1),
-		statsCh:    make(chan struct{}, 1),
-		dirty:      make(map[string]bool),
+		now:         time.Now,
+		containers:  make(map[string]stream.Container),
+		stats:       make(map[string]stream.Stats),
+		sampleRound: make(map[string]int),
+		stateCh:     make(chan struct{}, 1),
+		statsCh:     make(chan struct{}, 1),
+		dirty:       make(map[string]bool),
 	}
 }
 
@@ -87,7 +95,6 @@ func (w *watchState) Apply(m *stream.Message) error {
 				w.stats[s.ID] = s
 			}
 		}
-		w.statsGen++
 		w.updated = m.Time
 		notify(w.statsCh)
 	}
@@ -96,7 +103,7 @@ func (w *watchState) Apply(m *stream.Message) error {
 
 func (w *watchState) touchLocked(t time.Time, id string) {
 	if t.IsZero() {
-		t = time.Now()
+		t = w.now()
 	}
 	w.updated = t
 	if id == "" {
@@ -124,7 +131,7 @@ func (w *watchState) resetLocked(list []stream.Container) {
 func (w *watchState) upsertLocked(c stream.Container) {
 	c.Stats = nil
 	w.containers[c.ID] = c
-	if c.State != "running" && c.State != "paused" && c.State != "restarting" {
+	if !stream.IsActive(c.State) {
 		delete(w.stats, c.ID)
 	}
 }
@@ -132,6 +139,7 @@ func (w *watchState) upsertLocked(c stream.Container) {
 func (w *watchState) removeLocked(id string) {
 	delete(w.containers, id)
 	delete(w.stats, id)
+	delete(w.sampleRound, id)
 	delete(w.dirty, id)
 }
 
@@ -139,6 +147,17 @@ func (w *watchState) removeLocked(id string) {
 func (w *watchState) setConn(st liveclient.State) {
 	w.mu.Lock()
 	w.conn = st
+	if st.Mode == liveclient.ModeLive {
+		w.starting = false
+	}
+	w.mu.Unlock()
+	notify(w.stateCh)
+}
+
+// setStarting says, in the header, that this command starts the streamer.
+func (w *watchState) setStarting(on bool) {
+	w.mu.Lock()
+	w.starting = on
 	w.mu.Unlock()
 	notify(w.stateCh)
 }
@@ -171,8 +190,9 @@ func (p pollSink) Reset(list []stream.Container) {
 		}
 	}
 	p.w.resetLocked(list)
+	p.w.pollRounds++
 	p.w.haveState = true
-	p.w.updated = time.Now()
+	p.w.updated = p.w.now()
 	if changed {
 		notify(p.w.stateCh)
 	}
@@ -181,7 +201,7 @@ func (p pollSink) Reset(list []stream.Container) {
 func (p pollSink) Upsert(c stream.Container) {
 	p.w.mu.Lock()
 	p.w.upsertLocked(c)
-	p.w.touchLocked(time.Now(), c.ID)
+	p.w.touchLocked(p.w.now(), c.ID)
 	p.w.mu.Unlock()
 	notify(p.w.stateCh)
 }
@@ -199,9 +219,9 @@ func (p pollSink) Stats(s stream.Stats) {
 	p.w.mu.Lock()
 	if _, ok := p.w.containers[s.ID]; ok {
 		p.w.stats[s.ID] = s
-		p.w.updated = time.Now()
+		p.w.sampleRound[s.ID] = p.w.pollRounds
+		p.w.updated = p.w.now()
 	}
-	p.w.statsGen++
 	p.w.mu.Unlock()
 	notify(p.w.statsCh)
 }
@@ -215,20 +235,25 @@ type view struct {
 	updated    time.Time
 	dirty      map[string]bool
 	haveState  bool
-	statsGen   int
+	// sampleRound: the polling round of each sample (0: from the streamer).
+	sampleRound map[string]int
+	pollRounds  int
+	starting    bool
 }
 
 func (w *watchState) snapshot(takeDirty bool) view {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	v := view{
-		containers: slices.Collect(maps.Values(w.containers)),
-		stats:      maps.Clone(w.stats),
-		conn:       w.conn,
-		engine:     w.engine,
-		updated:    w.updated,
-		haveState:  w.haveState,
-		statsGen:   w.statsGen,
+		containers:  slices.Collect(maps.Values(w.containers)),
+		stats:       maps.Clone(w.stats),
+		conn:        w.conn,
+		engine:      w.engine,
+		updated:     w.updated,
+		haveState:   w.haveState,
+		sampleRound: maps.Clone(w.sampleRound),
+		pollRounds:  w.pollRounds,
+		starting:    w.starting,
 	}
 	if takeDirty {
 		v.dirty = w.dirty

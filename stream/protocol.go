@@ -53,7 +53,9 @@ const (
 	CloseBadVersion     = 4003 // the client's protocol version is not supported
 	CloseShuttingDown   = 1001 // the streamer is stopping (standard "going away")
 	CloseMessageTooBig  = 1009 // a client frame exceeded MaxClientMessage (standard)
+	CloseTryAgainLater  = 1013 // the listener is at its connection cap (standard "try again later")
 	MaxClientMessage    = 64 << 10
+	MaxFilterEntries    = 1000 // names, ids, labels and projects of one filter, in all
 	MinStatsInterval    = time.Second
 	DefaultStatsRefresh = time.Second
 )
@@ -215,7 +217,7 @@ type Position struct {
 // everything. A container that stops matching (a rename) gets no remove.
 // Events are not filtered by it.
 type ContainerFilter struct {
-	Names    []string `json:"names,omitempty"`    // exact names
+	Names    []string `json:"names,omitempty"`    // regular expressions, as docker ps --filter name= (see NameMatcher)
 	IDs      []string `json:"ids,omitempty"`      // full ids or prefixes
 	Labels   []string `json:"labels,omitempty"`   // "key" or "key=value"
 	Projects []string `json:"projects,omitempty"` // Compose project names

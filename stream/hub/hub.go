@@ -55,8 +55,9 @@ type Hub struct {
 	stats      map[string]stream.Stats
 	ring       ring
 	subs       map[*Subscriber]struct{}
-	lastBatch  *statsBatch // newest flushed stats, for subscribers that join or resume
-	idleSince  time.Time   // when the last subscriber left; zero while any is attached
+	filters    map[string]*filterMatcher // subscribers' filters by key, shared
+	lastBatch  *statsBatch               // newest flushed stats, for subscribers that join or resume
+	idleSince  time.Time                 // when the last subscriber left; zero while any is attached
 	started    time.Time
 	listed     chan struct{} // closed by the first Reset
 	closed     bool
@@ -86,6 +87,7 @@ func New(cfg Config) *Hub {
 		stats:      make(map[string]stream.Stats),
 		ring:       newRing(cfg.RingSize),
 		subs:       make(map[*Subscriber]struct{}),
+		filters:    make(map[string]*filterMatcher),
 		idleSince:  now,
 		started:    now,
 		listed:     make(chan struct{}),

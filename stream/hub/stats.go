@@ -3,7 +3,6 @@ package hub
 import (
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/docker-live/docker-live/stream"
@@ -11,44 +10,62 @@ import (
 
 // statsBatch is one flush: the newest sample of every container, encoded
 // once for all unfiltered subscribers. Filtered subscribers get their own
-// encoding, shared among those with the same filter.
+// encoding, shared among those with the same filter. The hub's lock guards
+// the lazily filled fields.
 type statsBatch struct {
-	epoch   string
-	seq     uint64
-	at      time.Time
-	samples []stream.Stats // sorted by container id
-	conts   map[string]*stream.Container
-	all     []byte
-	byKey   map[string][]byte
+	epoch    string
+	seq      uint64
+	at       time.Time
+	samples  []stream.Stats // sorted by container id
+	conts    map[string]*stream.Container
+	all      []byte // encoded lazily: see allData
+	byFilter map[*filterMatcher][]byte
 }
 
 // It returns nil when a filter leaves nothing: an empty batch would tell a
-// filtered subscriber nothing that container messages have not.
+// filtered subscriber nothing that container messages have not. The
+// encoding is shared by every subscriber with the same (interned) filter,
+// and is the unfiltered one when the filter leaves every sample.
 func (b *statsBatch) forSubscriber(s *Subscriber) []byte {
-	if !s.filtered {
-		return b.all
+	if s.match == nil {
+		return b.allData()
 	}
-	key := filterKey(s.filter)
-	if data, ok := b.byKey[key]; ok {
+	if data, ok := b.byFilter[s.match]; ok {
 		return data
 	}
+	// picked is built only from the first sample the filter leaves out:
+	// a filter that keeps them all shares the unfiltered encoding.
 	var picked []stream.Stats
-	for _, st := range b.samples {
-		if c := b.conts[st.ID]; c != nil && matches(s.filter, c) {
+	every := true
+	for i, st := range b.samples {
+		c := b.conts[st.ID]
+		keep := c != nil && s.match.matches(c)
+		switch {
+		case !keep && every:
+			every = false
+			picked = append(make([]stream.Stats, 0, len(b.samples)-1), b.samples[:i]...)
+		case keep && !every:
 			picked = append(picked, st)
 		}
 	}
 	var data []byte
-	if len(picked) > 0 {
+	switch {
+	case every:
+		data = b.allData()
+	case len(picked) > 0:
 		data = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: b.epoch, Seq: b.seq, Time: b.at, Stats: picked})
 	}
-	b.byKey[key] = data
+	b.byFilter[s.match] = data
 	return data
 }
 
-func filterKey(f stream.ContainerFilter) string {
-	parts := func(l []string) string { return strings.Join(slices.Sorted(slices.Values(l)), "\x00") }
-	return parts(f.Names) + "\x01" + parts(f.IDs) + "\x01" + parts(f.Labels) + "\x01" + parts(f.Projects)
+// allData is the batch encoded for unfiltered subscribers, encoded when
+// first wanted: when every subscriber filters, it may never be.
+func (b *statsBatch) allData() []byte {
+	if b.all == nil {
+		b.all = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: b.epoch, Seq: b.seq, Time: b.at, Stats: b.samples})
+	}
+	return b.all
 }
 
 // flushStats encodes a new batch when any sample changed since the last
@@ -74,11 +91,10 @@ func (h *Hub) flushStats() {
 func (h *Hub) newBatchLocked(now time.Time) {
 	h.statsDirty = false
 	// conts must not follow later changes of the live map.
-	b := &statsBatch{epoch: h.epoch, seq: h.seq, at: now, conts: maps.Clone(h.containers), byKey: map[string][]byte{}}
+	b := &statsBatch{epoch: h.epoch, seq: h.seq, at: now, conts: maps.Clone(h.containers), byFilter: map[*filterMatcher][]byte{}}
 	b.samples = make([]stream.Stats, 0, len(h.stats))
 	for _, id := range slices.Sorted(maps.Keys(h.stats)) {
 		b.samples = append(b.samples, h.stats[id])
 	}
-	b.all = mustEncode(&stream.Message{Type: stream.TypeStats, Epoch: h.epoch, Seq: h.seq, Time: now, Stats: b.samples})
 	h.lastBatch = b
 }

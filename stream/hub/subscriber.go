@@ -35,6 +35,7 @@ type Subscriber struct {
 	topics   map[string]bool // nil means every topic
 	filter   stream.ContainerFilter
 	filtered bool
+	match    *filterMatcher // the filter prepared at subscribe; nil: none
 	interval time.Duration
 	maxQueue int
 
@@ -152,12 +153,13 @@ func (s *Subscriber) wants(e entry) bool {
 	if !s.wantsTopic(e.topic) {
 		return false
 	}
-	return e.container == nil || !s.filtered || matches(s.filter, e.container)
+	return e.container == nil || s.match.matches(e.container)
 }
 
-// matches applies a ContainerFilter: OR within a list, AND across lists.
+// matches applies a ContainerFilter: OR within a list, AND across lists;
+// names are docker ps' regular expressions. filterMatcher is its fast form.
 func matches(f stream.ContainerFilter, c *stream.Container) bool {
-	if len(f.Names) > 0 && !slices.ContainsFunc(f.Names, func(n string) bool { return strings.TrimPrefix(n, "/") == c.Name }) {
+	if names, err := stream.CompileNames(f.Names); err != nil || !names.Match(c.Name) {
 		return false
 	}
 	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
@@ -193,6 +195,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 		}
 		topics[t] = true
 	}
+	if n := len(sub.Filter.Names) + len(sub.Filter.IDs) + len(sub.Filter.Labels) + len(sub.Filter.Projects); n > stream.MaxFilterEntries {
+		return nil, 0, badRequest("bad_filter", "filter has %d names, ids, labels and projects: the limit is %d in all", n, stream.MaxFilterEntries)
+	}
 	for _, l := range sub.Filter.Labels {
 		if k, _, _ := strings.Cut(l, "="); k == "" {
 			return nil, 0, badRequest("bad_filter", "invalid label filter %q: use key or key=value", l)
@@ -202,6 +207,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 		if slices.Contains(list, "") {
 			return nil, 0, badRequest("bad_filter", "invalid filter: empty name, id or project")
 		}
+	}
+	if _, err := stream.CompileNames(sub.Filter.Names); err != nil {
+		return nil, 0, badRequest("bad_filter", "%v", err)
 	}
 	interval := stream.DefaultStatsRefresh
 	if sub.StatsInterval != "" {
@@ -232,6 +240,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		topics:   topics,
 		filter:   sub.Filter,
 		filtered: !filterIsEmpty(sub.Filter),
+		match:    newFilterMatcher(sub.Filter),
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
 		notify:   make(chan struct{}, 1),
@@ -243,6 +252,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	if h.closed {
 		return nil, errors.New("streamer stopping")
 	}
+	s.match = h.internFilterLocked(s.match)
 	var replay []entry
 	resumed := false
 	if sub.Since != nil && sub.Since.Epoch == h.epoch {
@@ -296,7 +306,7 @@ func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {
 	snap := &stream.Snapshot{Resync: resync, Engine: h.engine, Containers: make([]stream.Container, 0, len(h.containers))}
 	for _, id := range slices.Sorted(maps.Keys(h.containers)) {
 		c := h.containers[id]
-		if s.filtered && !matches(s.filter, c) {
+		if !s.match.matches(c) {
 			continue
 		}
 		cc := *c
@@ -316,6 +326,7 @@ func (h *Hub) Unsubscribe(s *Subscriber) {
 		return
 	}
 	delete(h.subs, s)
+	h.releaseFilterLocked(s.match)
 	if len(h.subs) == 0 {
 		h.idleSince = h.cfg.Now()
 	}

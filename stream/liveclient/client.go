@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -36,6 +37,12 @@ type State struct {
 	Attempt int           // reconnect attempts since the last live connection
 	NextTry time.Duration // wait before the next attempt
 	Err     error         // why the last attempt failed
+	// Stale is set in ModeLive when nothing (no message, no pong) has come
+	// from the streamer for Options.StaleAfter: a frozen or overloaded
+	// streamer. LastHeard is when something last came. A State without
+	// Stale follows once the streamer is heard again.
+	Stale     bool
+	LastHeard time.Time
 }
 
 // Options configure Run. Zero values mean what each line says.
@@ -59,7 +66,21 @@ type Options struct {
 	FallbackAfter time.Duration
 	// HandshakeTimeout bounds one connection attempt. Zero means 2 s.
 	HandshakeTimeout time.Duration
+	// StaleAfter is how long the streamer may stay silent before the
+	// state says Stale. The client pings a third as often, so a live
+	// streamer always answers in time. Zero means 3x the subscription's
+	// stats interval (3 s by default).
+	StaleAfter time.Duration
+	// GiveUpAfter is how long the streamer may stay silent before the
+	// connection is dropped and retried (and the fallback starts). Zero
+	// means 3x StaleAfter.
+	GiveUpAfter time.Duration
 }
+
+// ErrFallBackNow may be wrapped by a Dial error to start the fallback at
+// once instead of after FallbackAfter: the dialer knows that no streamer
+// will come (for example, it was stopped on purpose).
+var ErrFallBackNow = errors.New("no streamer will answer")
 
 // ErrStop may be returned by a handler to end Run without error.
 var ErrStop = errors.New("stop")
@@ -83,6 +104,24 @@ func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) 
 	}
 	if opts.OnState == nil {
 		opts.OnState = func(State) {}
+	}
+	if opts.StaleAfter <= 0 {
+		interval := stream.DefaultStatsRefresh
+		if d, err := time.ParseDuration(opts.Subscription.StatsInterval); err == nil && d > 0 {
+			interval = d
+		}
+		opts.StaleAfter = 3 * interval
+	}
+	if opts.GiveUpAfter <= 0 {
+		opts.GiveUpAfter = 3 * opts.StaleAfter
+	}
+	// The session's staleness watch reports from its own goroutine.
+	var stateMu sync.Mutex
+	onState := opts.OnState
+	opts.OnState = func(st State) {
+		stateMu.Lock()
+		defer stateMu.Unlock()
+		onState(st)
 	}
 	r := &runner{opts: opts, handle: handle}
 	return r.loop(ctx)
@@ -124,7 +163,7 @@ func (r *runner) loop(ctx context.Context) error {
 		}
 		attempt++
 		wait := backoff(attempt, r.opts.MinBackoff, r.opts.MaxBackoff)
-		if r.fallbackStop == nil && r.opts.Fallback != nil && time.Since(lostAt) >= r.opts.FallbackAfter {
+		if r.fallbackStop == nil && r.opts.Fallback != nil && (time.Since(lostAt) >= r.opts.FallbackAfter || errors.Is(err, ErrFallBackNow)) {
 			r.startFallback(ctx)
 		}
 		mode := ModeReconnecting
@@ -226,13 +265,31 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 	if err := ws.WriteJSON(stream.Request{Type: stream.TypeSubscribe, Subscribe: &sub}); err != nil {
 		return false, err
 	}
-	// Ping frames are answered by the default handler; a streamer that
-	// vanishes without closing is noticed by the read deadline.
-	const silence = 90 * time.Second
-	_ = ws.SetReadDeadline(time.Now().Add(silence))
+	// Anything from the streamer (a message, a ping, the pong to our
+	// pings) proves it alive. Silence turns the state Stale after
+	// StaleAfter, and drops the connection after GiveUpAfter, which the
+	// read deadline enforces; the retry (or the fallback) follows.
+	heard := newHearing(time.Now)
+	watchDone, watchExited := make(chan struct{}), make(chan struct{})
+	defer func() { close(watchDone); <-watchExited }()
+	go func() {
+		defer close(watchExited)
+		r.watchSilence(ws, heard, watchDone)
+	}()
+	_ = ws.SetReadDeadline(time.Now().Add(r.opts.GiveUpAfter))
+	alive := func() {
+		_ = ws.SetReadDeadline(time.Now().Add(r.opts.GiveUpAfter))
+		if heard.heard() {
+			r.opts.OnState(State{Mode: ModeLive})
+		}
+	}
 	ws.SetPingHandler(func(data string) error {
-		_ = ws.SetReadDeadline(time.Now().Add(silence))
+		alive()
 		return ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+	})
+	ws.SetPongHandler(func(string) error {
+		alive()
+		return nil
 	})
 	refusal := ""
 	for {
@@ -245,9 +302,13 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 				}
 				return live, &FatalError{Code: ce.Code, Msg: "streamer refused the subscription: " + refusal}
 			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return live, fmt.Errorf("the streamer has been silent for %s", r.opts.GiveUpAfter)
+			}
 			return live, err
 		}
-		_ = ws.SetReadDeadline(time.Now().Add(silence))
+		alive()
 		msg := new(stream.Message)
 		if err := json.Unmarshal(data, msg); err != nil {
 			return live, fmt.Errorf("bad message from streamer: %v", err)
@@ -258,6 +319,7 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 				return live, errors.New("bad message from streamer: hello without its body")
 			}
 			live = true
+			heard.setLive()
 			r.stopFallback()
 			r.opts.OnState(State{Mode: ModeLive})
 			if !msg.Hello.Resumed {
@@ -280,5 +342,73 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 		if err := r.handle(msg); err != nil {
 			return live, &handlerError{err: err}
 		}
+	}
+}
+
+// hearing tracks when the streamer was last heard and whether the state
+// was reported stale. Its clock is injectable for tests.
+type hearing struct {
+	now func() time.Time
+
+	mu         sync.Mutex
+	last       time.Time
+	live       bool // a hello arrived: staleness is reported only then
+	staleShown bool
+}
+
+func newHearing(now func() time.Time) *hearing {
+	return &hearing{now: now, last: now()}
+}
+
+func (h *hearing) setLive() {
+	h.mu.Lock()
+	h.live = true
+	h.mu.Unlock()
+}
+
+// heard records a frame from the streamer. It returns true when the state
+// had been reported stale, so that the caller reports it live again.
+func (h *hearing) heard() (wasStale bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = h.now()
+	wasStale = h.staleShown
+	h.staleShown = false
+	return wasStale
+}
+
+// check returns the Stale state to report when the streamer has been
+// silent for staleAfter and that was not reported yet.
+func (h *hearing) check(staleAfter time.Duration) (State, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.live || h.staleShown || h.now().Sub(h.last) < staleAfter {
+		return State{}, false
+	}
+	h.staleShown = true
+	return State{Mode: ModeLive, Stale: true, LastHeard: h.last}, true
+}
+
+// watchSilence pings the streamer a third of StaleAfter apart, so that a
+// live one (even with nothing to send) is heard in time, and reports the
+// state Stale once it has been silent for StaleAfter.
+func (r *runner) watchSilence(ws *websocket.Conn, heard *hearing, done <-chan struct{}) {
+	t := time.NewTicker(max(r.opts.StaleAfter/3, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if st, ok := heard.check(r.opts.StaleAfter); ok {
+			select {
+			case <-done:
+				return // the session ended meanwhile: its state is reported by the loop
+			default:
+			}
+			r.opts.OnState(st)
+		}
+		_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(r.opts.StaleAfter/3))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,14 +33,22 @@ type Config struct {
 	// open a stream. Empty refuses every request that carries an Origin.
 	AllowOrigins []string
 	// Logf receives one line per notable connection event. Nil is silent.
-	// Nothing logged ever contains a token or a query string.
+	// Nothing logged ever contains a token, a query string or a ;parameter;
+	// refused requests are logged at most once a second, quoted and cut.
 	Logf func(format string, args ...any)
+	// MaxConns caps the connections each listener holds open at once.
+	// Beyond it a request gets 503, a WebSocket handshake a close with
+	// 1013 (try again later). Zero means DefaultMaxConns; negative, no cap.
+	MaxConns int
+	// Now is the clock of the refusal log's rate limit. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Server is safe for concurrent use.
 type Server struct {
 	cfg      Config
 	upgrader websocket.Upgrader
+	refusals *refusalLog
 
 	mu      sync.Mutex
 	health  func() any
@@ -53,7 +62,14 @@ func New(cfg Config) *Server {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	s := &Server{cfg: cfg, conns: make(map[*conn]struct{}), health: cfg.Health}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxConns == 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	s := &Server{cfg: cfg, conns: make(map[*conn]struct{}), health: cfg.Health,
+		refusals: &refusalLog{logf: cfg.Logf, now: cfg.Now}}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
 		WriteBufferSize: 4096,
@@ -84,6 +100,10 @@ func (s *Server) serve(l net.Listener, h http.Handler) error {
 		// Idle keep-alive connections (health probes) must not pile up.
 		IdleTimeout: 30 * time.Second,
 		ErrorLog:    nil,
+		ConnContext: connContext,
+	}
+	if s.cfg.MaxConns > 0 {
+		l = &capListener{Listener: l, max: int64(s.cfg.MaxConns)}
 	}
 	s.mu.Lock()
 	if s.down {
@@ -153,7 +173,7 @@ func (s *Server) handler(guard *tcpGuard) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if guard != nil {
 			if status, why := guard.check(r); status != 0 {
-				s.cfg.Logf("refused %s %s from %s: %s", r.Method, r.URL.Path, r.RemoteAddr, why)
+				s.refusals.log(r, why)
 				if status == http.StatusUnauthorized {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="docker-live"`)
 				}
@@ -162,8 +182,13 @@ func (s *Server) handler(guard *tcpGuard) http.Handler {
 			}
 		}
 		if origin := r.Header.Get("Origin"); origin != "" && !slices.Contains(s.cfg.AllowOrigins, origin) {
-			s.cfg.Logf("refused %s %s: origin %q is not allowed", r.Method, r.URL.Path, origin)
+			s.refusals.log(r, "origin "+loggable(origin, maxLoggedLen)+" is not allowed")
 			http.Error(w, "origin not allowed (see serve --allow-origin)", http.StatusForbidden)
+			return
+		}
+		if overCap(r) {
+			s.refusals.log(r, "too many connections")
+			s.refuseOverCap(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -212,6 +237,25 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 		delete(s.conns, c)
 		s.mu.Unlock()
 	}()
+}
+
+// refuseOverCap answers a request on a connection beyond the cap: a
+// WebSocket handshake is completed and closed with 1013 (try again later),
+// which WebSocket clients report better than a failed handshake; anything
+// else gets 503.
+func (s *Server) refuseOverCap(w http.ResponseWriter, r *http.Request) {
+	text := "too many connections: the limit is " + strconv.Itoa(s.cfg.MaxConns) + " per listener"
+	if r.URL.Path == stream.StreamPath && websocket.IsWebSocketUpgrade(r) {
+		ws, err := s.upgrader.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(stream.CloseTryAgainLater, text), time.Now().Add(time.Second))
+		_ = ws.Close()
+		return
+	}
+	w.Header().Set("Connection", "close")
+	http.Error(w, text, http.StatusServiceUnavailable)
 }
 
 // tcpGuard holds the checks every TCP request must pass.

@@ -15,8 +15,10 @@ import (
 	"github.com/docker-live/docker-live/stream/stats"
 )
 
-// maxPollStats bounds the one-shot stats requests in flight per poll.
-const maxPollStats = 8
+// maxPollStats bounds the one-shot stats requests in flight per poll. A
+// busy Engine takes a second or more for each; docker stats asks for all
+// at once.
+const maxPollStats = 32
 
 // Poll feeds sink by asking the Engine directly, once at once and then every
 // interval, until ctx is done (then it returns nil). It is the fallback for
@@ -24,9 +26,17 @@ const maxPollStats = 8
 // every container would cost too much at this rate) and one one-shot stats
 // request per running container. The Engine's one-shot answer has no
 // previous CPU reading, so the one of the round before stands in for it:
-// CPU % shows from the second round on. Engine errors are reported through
+// a container's samples are sent from its second round on. Engine errors are reported through
 // EngineStatus and polling goes on.
 func Poll(ctx context.Context, c EngineAPI, sink stream.Sink, interval time.Duration) error {
+	return PollSampled(ctx, c, sink, interval, nil)
+}
+
+// PollSampled is Poll that takes stats only of the running containers
+// sample accepts (nil: all of them). Every container is still listed. A
+// client that shows a few containers of many does not pay for the rest:
+// on a busy Engine a one-shot stats request takes a second or more.
+func PollSampled(ctx context.Context, c EngineAPI, sink stream.Sink, interval time.Duration, sample func(*stream.Container) bool) error {
 	if c == nil {
 		return errors.New("poll: no Engine client")
 	}
@@ -36,7 +46,7 @@ func Poll(ctx context.Context, c EngineAPI, sink stream.Sink, interval time.Dura
 	if interval <= 0 {
 		return fmt.Errorf("poll: interval must be positive, got %s", interval)
 	}
-	p := &poller{client: c, sink: sink, prev: map[string]pollPrev{}}
+	p := &poller{client: c, sink: sink, sample: sample, prev: map[string]pollPrev{}}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -52,6 +62,7 @@ func Poll(ctx context.Context, c EngineAPI, sink stream.Sink, interval time.Dura
 type poller struct {
 	client    EngineAPI
 	sink      stream.Sink
+	sample    func(*stream.Container) bool // nil: every running container
 	connected bool
 	reported  bool // unavailable was reported for this outage
 	prev      map[string]pollPrev
@@ -85,7 +96,7 @@ func (p *poller) round(ctx context.Context) {
 	var running []string
 	for i := range list.Items {
 		c := fromSummary(&list.Items[i])
-		if collected(c.State) {
+		if collected(c.State) && (p.sample == nil || p.sample(&c)) {
 			running = append(running, c.ID)
 		}
 		all = append(all, c)
@@ -140,7 +151,13 @@ func (p *poller) stats(ctx context.Context, ids []string) {
 			}
 			s := stats.FromAPI(id, rec, prevSample)
 			s.Source = string(StatsAPI)
-			p.sink.Stats(s)
+			// A first reading has no CPU or rate delta: it would show 0 %
+			// and 0 B/s, which reads as idle. It is kept for the next
+			// round, as the streamer's sources hold theirs back, and the
+			// container shows "--" until then.
+			if hasPrev {
+				p.sink.Stats(s)
+			}
 			mu.Lock()
 			next[id] = pollPrev{cpu: rec.CPUStats, read: rec.Read, sample: s}
 			mu.Unlock()

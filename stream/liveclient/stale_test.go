@@ -1,0 +1,127 @@
+package liveclient
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/docker-live/docker-live/stream"
+)
+
+func TestHearingReportsStaleOnceAndRecovers(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	h := newHearing(clock)
+	now = now.Add(10 * time.Second)
+	if _, ok := h.check(3 * time.Second); ok {
+		t.Fatal("stale before the hello: a connection attempt is not a frozen streamer")
+	}
+	h.setLive()
+	h.heard()
+	now = now.Add(2999 * time.Millisecond)
+	if _, ok := h.check(3 * time.Second); ok {
+		t.Fatal("stale before 3 s of silence")
+	}
+	heardAt := now.Add(-2999 * time.Millisecond)
+	now = now.Add(time.Millisecond)
+	st, ok := h.check(3 * time.Second)
+	if !ok || !st.Stale || st.Mode != ModeLive || !st.LastHeard.Equal(heardAt) {
+		t.Fatalf("check after 3 s = %+v, %v; want stale, last heard %s", st, ok, heardAt)
+	}
+	now = now.Add(5 * time.Second)
+	if _, ok := h.check(3 * time.Second); ok {
+		t.Fatal("stale reported twice for one silence")
+	}
+	if !h.heard() {
+		t.Fatal("heard after a stale report must say so, to report live again")
+	}
+	if h.heard() {
+		t.Fatal("live reported twice")
+	}
+}
+
+// A streamer that stops answering (SIGSTOP) turns the state stale after
+// StaleAfter, and the connection is dropped and retried after GiveUpAfter.
+func TestSilentStreamerTurnsStaleThenReconnects(t *testing.T) {
+	leakCheck(t)
+	release := make(chan struct{})
+	f := startFake(t, func(n int, ws *websocket.Conn, _ stream.Subscription) {
+		_ = ws.WriteJSON(stream.Message{Type: stream.TypeHello, Epoch: "e", Hello: &stream.Hello{Protocol: 1}})
+		_ = ws.WriteJSON(stream.Message{Type: stream.TypeSnapshot, Epoch: "e", Snapshot: &stream.Snapshot{}})
+		if n == 1 {
+			// Frozen: neither reads (so pings go unanswered) nor writes.
+			select {
+			case <-release:
+			case <-time.After(5 * time.Second):
+			}
+			return
+		}
+		for { // alive: reading answers the client's pings
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	})
+	defer close(release)
+	var mu sync.Mutex
+	var states []State
+	stateCh := make(chan State, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		done <- Run(ctx, Options{
+			Dial:        unixDial(f.path),
+			StaleAfter:  300 * time.Millisecond,
+			GiveUpAfter: 1500 * time.Millisecond,
+			MinBackoff:  10 * time.Millisecond,
+			OnState: func(s State) {
+				mu.Lock()
+				states = append(states, s)
+				mu.Unlock()
+				stateCh <- s
+			},
+		}, func(*stream.Message) error { return nil })
+	}()
+	wait := func(desc string, cond func(State) bool) time.Duration {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case s := <-stateCh:
+				if cond(s) {
+					return time.Since(start)
+				}
+			case <-deadline:
+				mu.Lock()
+				defer mu.Unlock()
+				t.Fatalf("no %s; states: %+v", desc, states)
+			}
+		}
+	}
+	wait("first live", func(s State) bool { return s.Mode == ModeLive && !s.Stale })
+	staleAt := wait("stale", func(s State) bool { return s.Stale })
+	if staleAt < 300*time.Millisecond {
+		t.Errorf("stale after %s, before StaleAfter", staleAt)
+	}
+	reconnAt := wait("reconnecting after the silence", func(s State) bool { return s.Mode == ModeReconnecting })
+	if reconnAt < 1500*time.Millisecond {
+		t.Errorf("gave up after %s, before GiveUpAfter", reconnAt)
+	}
+	wait("live again on the second connection", func(s State) bool { return s.Mode == ModeLive && !s.Stale })
+	// The second streamer answers pings: it must not go stale although it sends nothing.
+	select {
+	case s := <-stateCh:
+		if s.Stale {
+			t.Errorf("an answering streamer reported stale: %+v", s)
+		}
+	case <-time.After(time.Second): // three StaleAfter periods of quiet: what is tested
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
