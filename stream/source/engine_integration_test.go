@@ -195,7 +195,19 @@ func TestRealEngineLifecycleAndStats(t *testing.T) {
 		t.Errorf("no memory or pids in the burner's samples")
 	}
 
-	docker(t, "pause", id)
+	// runc gives up freezing a cgroup whose tasks a busy host keeps
+	// running ("unable to freeze") and thaws it again; the Engine then
+	// refuses the pause, and only a new attempt can tell.
+	for attempt := 1; ; attempt++ {
+		out, err := exec.Command("docker", "pause", id).CombinedOutput()
+		if err == nil {
+			break
+		}
+		if attempt == 5 || !strings.Contains(string(out), "unable to freeze") {
+			t.Fatalf("docker pause %s: %v\n%s", id, err, out)
+		}
+		t.Logf("docker pause, attempt %d: %s", attempt, strings.TrimSpace(string(out)))
+	}
 	state("paused", func(c stream.Container) bool { return strings.HasSuffix(c.Status, "(Paused)") })
 	if s.StatsSources()[id] != "api" {
 		t.Errorf("paused container lost its stats stream")
