@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	ossignal "os/signal"
-	"strconv"
+	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -49,87 +47,149 @@ func newEventsCommand(dockerCli command.Cli) *cobra.Command {
 func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
 	format, err := output.ParseEventsFormat(opts.format)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	filters, err := parseFilters(opts.filters, eventFilterKeys)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	now := time.Now()
 	var since, until time.Time
 	if opts.since != "" {
 		if since, err = parseEventTime(opts.since, now); err != nil {
-			return fmt.Errorf("invalid --since %q: %v", opts.since, err)
+			return usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
 		}
 	}
 	if opts.until != "" {
 		if until, err = parseEventTime(opts.until, now); err != nil {
-			return fmt.Errorf("invalid --until %q: %v", opts.until, err)
+			return usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
 		}
 	}
-	ctx, stop := ossignal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	// Ctrl-C ends the command with 130 (SIGTERM 143), as docker events.
+	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
 	format = format.WithLegacyFields(engineSendsLegacyEventFields(ctx, dockerCli))
 
-	p := &eventPrinter{out: dockerCli.Out(), format: format, filters: filters, until: until, seen: map[eventKey]bool{}}
-	engine := dockerCli.Client()
+	errOut := dockerCli.Err()
+	dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
+	err = followEvents(ctx, eventsFollow{
+		Engine:  dockerCli.Client(),
+		Dial:    dialer.Dial,
+		Out:     dockerCli.Out(),
+		Err:     errOut,
+		Format:  format,
+		Filters: filters,
+		Since:   since,
+		Until:   until,
+		Start:   now,
+	})
+	if errors.Is(err, errClosedPipe) {
+		return nil
+	}
+	if err == nil {
+		return interrupted(ctx)
+	}
+	return err
+}
+
+// engineEvents is the part of the Engine's API the events command reads.
+type engineEvents interface {
+	Events(ctx context.Context, options client.EventsListOptions) client.EventsResult
+}
+
+// eventsFollow is what followEvents needs; tests give it a fake Engine, a
+// streamer of their own and a clock.
+type eventsFollow struct {
+	Engine  engineEvents
+	Dial    func(ctx context.Context) (net.Conn, error)
+	Out     io.Writer
+	Err     io.Writer
+	Format  output.EventsFormat
+	Filters filterSet
+	// Since and Until are --since and --until; zero when not given.
+	Since, Until time.Time
+	// Start is when the command started: without --since, events from then on are printed.
+	Start time.Time
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Reconnect and fallback timing (liveclient.Options); zero means its defaults.
+	FallbackAfter, MinBackoff, MaxBackoff time.Duration
+}
+
+// followEvents prints the Engine's events from Since (or Start) until Until
+// (or ctx ends), each once, whichever way each one comes: the streamer, the
+// Engine's buffer when the stream starts without a resumable position, or
+// the Engine directly while no streamer answers.
+func followEvents(ctx context.Context, cfg eventsFollow) error {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = cfg.Now()
+	}
+	p := &eventPrinter{out: cfg.Out, errOut: cfg.Err, now: cfg.Now, format: cfg.Format, filters: cfg.Filters, until: cfg.Until, seen: map[eventKey]bool{}}
 
 	// A window wholly in the past is a plain Engine query, as docker events.
-	if !until.IsZero() && !until.After(now) {
-		err := p.replay(ctx, engine, since, until)
-		if errors.Is(err, errClosedPipe) {
-			return nil
-		}
+	if !cfg.Until.IsZero() && !cfg.Until.After(cfg.Now()) {
+		_, err := p.replay(ctx, cfg.Engine, cfg.Since, cfg.Until)
 		return err
 	}
-	// With --since, the past comes from the Engine's own buffer: the first
-	// hello (or the fallback) replays from there, then the stream goes on.
-	p.start = since
+	// With --since, the past comes from the Engine's own buffer; without
+	// it, what happened since the command started (while it found or
+	// started a streamer) does. Either way the first stream replays from
+	// there.
+	p.start = cfg.Since
+	if p.start.IsZero() {
+		p.start = cfg.Start
+	}
 
-	errOut := dockerCli.Err()
+	errOut := cfg.Err
 	notices := newConnNotices(errOut, true)
-	dialer := &streamerDialer{dockerCli: dockerCli, paths: pathsFor(dockerCli), notice: func(s string) { fmt.Fprintln(errOut, s) }}
-	connected := false
 	engineNotice := engineNoticePrinter(errOut)
-	untilTimer := untilChan(until)
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-untilTimer:
-			cancel()
-		case <-runCtx.Done():
-		}
-	}()
-	err = liveclient.Run(runCtx, liveclient.Options{
-		Dial:         dialer.Dial,
-		Subscription: stream.Subscription{Topics: []string{stream.TopicEvents}},
-		OnState:      func(st liveclient.State) { notices.report(st, time.Second) },
+	if !cfg.Until.IsZero() {
+		t := time.AfterFunc(cfg.Until.Sub(cfg.Now()), cancel)
+		defer t.Stop()
+	}
+	var fallbackErr error // set by the fallback, which then ends the run
+	connected := false    // a stream has started before: a new one is a resync
+	err := liveclient.Run(runCtx, liveclient.Options{
+		Dial:          cfg.Dial,
+		Subscription:  stream.Subscription{Topics: []string{stream.TopicEvents}},
+		OnState:       func(st liveclient.State) { notices.report(st, time.Second) },
+		FallbackAfter: cfg.FallbackAfter,
+		MinBackoff:    cfg.MinBackoff,
+		MaxBackoff:    cfg.MaxBackoff,
 		// While the streamer is away, read the Engine's events directly,
-		// from the last one printed, so nothing falls between.
-		Fallback: func(fctx context.Context) { _ = p.direct(fctx, engine, engineNotice) },
+		// from where printing must go on, so nothing falls between.
+		Fallback: func(fctx context.Context) {
+			if err := p.direct(fctx, cfg.Engine, engineNotice); err != nil {
+				fallbackErr = err
+				cancel()
+			}
+		},
 	}, func(m *stream.Message) error {
 		switch m.Type {
 		case stream.TypeEngine:
 			engineNotice(*m.Engine)
 		case stream.TypeHello:
 			engineNotice(m.Hello.Engine)
-			if !connected && since.IsZero() {
-				p.setStart(m.Time)
-			}
-			if !m.Hello.Resumed && (connected || !since.IsZero()) {
-				// A new streamer, or one whose ring lost our position (or the
-				// --since past): the Engine's own buffer still has what the
-				// stream did not deliver. Printed events are skipped.
+			if !m.Hello.Resumed {
+				// This stream starts now, at the streamer's current position:
+				// whatever happened before it (since the command started, since
+				// --since, or since the last event printed, while the previous
+				// streamer went away or the fallback was stopping) is still in
+				// the Engine's buffer. Printed events are skipped.
 				if connected {
 					fmt.Fprintln(errOut, "docker live: resync: recovering missed events from the Engine")
 				}
-				if err := p.replay(runCtx, engine, p.lastTime(), time.Time{}); err != nil {
-					if errors.Is(err, errClosedPipe) {
-						return err
-					}
-					fmt.Fprintf(errOut, "docker live: resync: events may be missing: %v\n", oneLine(err))
+				// When the streamer cannot reach the Engine either, its
+				// notice has said so: a failed catch-up adds nothing.
+				quiet := m.Hello.Engine.State != stream.EngineConnected
+				if err := p.catchUp(runCtx, cfg.Engine, quiet); err != nil {
+					return err
 				}
 			}
 			connected = true
@@ -138,8 +198,8 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 		}
 		return nil
 	})
-	if errors.Is(err, errClosedPipe) {
-		return nil
+	if fallbackErr != nil {
+		return fallbackErr
 	}
 	return err
 }
@@ -162,31 +222,6 @@ func engineSendsLegacyEventFields(ctx context.Context, dockerCli command.Cli) bo
 	return major == 1 && minor < 52
 }
 
-func untilChan(until time.Time) <-chan time.Time {
-	if until.IsZero() {
-		return nil
-	}
-	return time.After(time.Until(until))
-}
-
-// parseEventTime accepts what docker events accepts: RFC 3339 dates and
-// times, Unix seconds (with fraction), and durations before now ("10m").
-func parseEventTime(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, errors.New("use a timestamp (RFC 3339 or Unix seconds) or a duration like 10m")
-}
-
 type eventKey struct {
 	timeNano int64
 	typ      events.Type
@@ -195,9 +230,12 @@ type eventKey struct {
 }
 
 // eventPrinter prints each event once, whichever path brings it: the
-// streamer, the Engine's replay after a resync, or the direct fallback.
+// streamer, the Engine's buffer when a stream starts, or the direct
+// fallback.
 type eventPrinter struct {
 	out     io.Writer
+	errOut  io.Writer // notices
+	now     func() time.Time
 	format  output.EventsFormat
 	filters filterSet
 	until   time.Time
@@ -205,32 +243,51 @@ type eventPrinter struct {
 	mu     sync.Mutex
 	buf    []byte
 	seen   map[eventKey]bool
-	last   int64 // timeNano of the newest event printed
-	start  time.Time
+	last   int64     // timeNano of the newest event printed (or skipped by the filters)
+	start  time.Time // the oldest event to print
 	pruned int64
 }
 
-// dedupWindow is how far back printed events are remembered; the Engine
-// replays from a timestamp, so only events near the newest can repeat.
+// reorderSlack is how far before the newest event printed an Engine query
+// starts. The Engine stamps an event before it stores it, and hands it to
+// each subscriber from a goroutine of its own, so on a busy host an event
+// can arrive after one stamped later; its since= scan also stops at the
+// first older event it meets. A stream cut between the two would leave the
+// earlier one out of a query from the newest. The dedup below makes the
+// overlap free.
+const reorderSlack = 5 * time.Second
+
+// dedupWindow is how far back printed events are remembered: further than
+// any query reaches back behind the newest (reorderSlack).
 const dedupWindow = int64(time.Minute)
 
-func (p *eventPrinter) setStart(t time.Time) {
-	p.mu.Lock()
-	if p.last == 0 {
-		p.start = t
-	}
-	p.mu.Unlock()
-}
+// engineEventsKept is how many past events the Engine keeps for since=.
+const engineEventsKept = 256
 
-// lastTime is where a replay must start: the newest event printed, or the
-// moment the stream started when none was.
-func (p *eventPrinter) lastTime() time.Time {
+// resumeFrom is where an Engine query must start so that no event that was
+// not printed is left out: reorderSlack before the newest event printed,
+// never before the start.
+func (p *eventPrinter) resumeFrom() time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.last == 0 {
 		return p.start
 	}
-	return time.Unix(0, p.last)
+	from := time.Unix(0, p.last-int64(reorderSlack))
+	if from.Before(p.start) {
+		return p.start
+	}
+	return from
+}
+
+// newest is the stamp of the newest event printed, or the start.
+func (p *eventPrinter) newest() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.last == 0 {
+		return p.start.UnixNano()
+	}
+	return p.last
 }
 
 func (p *eventPrinter) print(ev events.Message) error {
@@ -266,11 +323,61 @@ func (p *eventPrinter) print(ev events.Message) error {
 	return writeOut(p.out, p.buf)
 }
 
-// replay prints the Engine's events from since to until (zero: now).
-func (p *eventPrinter) replay(ctx context.Context, engine client.APIClient, since, until time.Time) error {
-	if until.IsZero() {
-		until = time.Now()
+// catchUp prints what the Engine's buffer holds from resumeFrom to now, when
+// a stream starts that cannot resume: what happened before the streamer's
+// position. It says so when the buffer may have lost some of it.
+func (p *eventPrinter) catchUp(ctx context.Context, engine engineEvents, quiet bool) error {
+	newest := p.newest()
+	// The stream waits meanwhile: an Engine that accepts but never answers
+	// must not stop it for good.
+	qctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
+	use, err := p.replay(qctx, engine, p.resumeFrom(), p.now())
+	if errors.Is(err, errClosedPipe) || ctx.Err() != nil {
+		return err
 	}
+	if err == nil && qctx.Err() != nil {
+		err = fmt.Errorf("the Engine did not answer within %s", catchUpTimeout)
+	}
+	if err != nil {
+		if !quiet {
+			fmt.Fprintf(p.errOut, "docker live: resync: events may be missing: %v\n", oneLine(err))
+		}
+	} else if use.lost(newest) {
+		fmt.Fprintln(p.errOut, missingNotice)
+	}
+	return nil
+}
+
+// catchUpTimeout bounds one catch-up query; the Engine answers one about
+// its past at once when it answers at all.
+const catchUpTimeout = 30 * time.Second
+
+const missingNotice = "docker live: events may be missing: more happened while the stream was away than the Engine keeps (256)"
+
+// bufferUse counts the past events one Engine query returned, to tell
+// whether the Engine's buffer still held all that was asked for.
+type bufferUse struct {
+	n      int
+	oldest int64
+}
+
+func (b *bufferUse) add(ev events.Message) {
+	if b.n == 0 || ev.TimeNano < b.oldest {
+		b.oldest = ev.TimeNano
+	}
+	b.n++
+}
+
+// lost says whether events after newest may have fallen out of the buffer:
+// it was full, and its oldest event is newer.
+func (b bufferUse) lost(newest int64) bool {
+	return b.n >= engineEventsKept && b.oldest > newest
+}
+
+// replay prints the Engine's events from since to until, both included.
+func (p *eventPrinter) replay(ctx context.Context, engine engineEvents, since, until time.Time) (bufferUse, error) {
+	var use bufferUse
 	opts := client.EventsListOptions{Until: unixNanoString(until)}
 	if !since.IsZero() {
 		opts.Since = unixNanoString(since)
@@ -281,37 +388,52 @@ func (p *eventPrinter) replay(ctx context.Context, engine client.APIClient, sinc
 	for {
 		select {
 		case ev := <-res.Messages:
+			use.add(ev)
 			if err := p.print(ev); err != nil {
-				return err
+				return use, err
 			}
 		case err := <-res.Err:
 			if err == nil || errors.Is(err, io.EOF) {
-				return nil
+				return use, nil
 			}
-			return fmt.Errorf("reading events from the Engine: %v", err)
+			if ctx.Err() != nil {
+				return use, nil
+			}
+			return use, fmt.Errorf("reading events from the Engine: %v", err)
 		case <-ctx.Done():
-			return nil
+			return use, nil
 		}
 	}
 }
 
-// direct follows the Engine's events from the last one printed until ctx
-// ends: the fallback while the streamer cannot be reached.
-func (p *eventPrinter) direct(ctx context.Context, engine client.APIClient, notice func(stream.EngineStatus)) error {
+// direct follows the Engine's events from resumeFrom until ctx ends: the
+// fallback while the streamer cannot be reached. An event it has not
+// printed when ctx ends is left to the Engine's buffer: the stream that
+// follows catches up from resumeFrom.
+func (p *eventPrinter) direct(ctx context.Context, engine engineEvents, notice func(stream.EngineStatus)) error {
 	for ctx.Err() == nil {
-		opts := client.EventsListOptions{}
-		if t := p.lastTime(); !t.IsZero() {
-			opts.Since = unixNanoString(t)
-		}
+		newest := p.newest()
+		opts := client.EventsListOptions{Since: unixNanoString(p.resumeFrom())}
 		sctx, cancel := context.WithCancel(ctx)
 		res := engine.Events(sctx, opts)
+		// Events stamped before this moment come from the Engine's buffer.
+		subscribed := p.now().UnixNano()
+		var use bufferUse
+		warned := false
 	read:
 		for {
 			select {
 			case ev := <-res.Messages:
+				if ev.TimeNano <= subscribed {
+					use.add(ev)
+				}
 				if err := p.print(ev); err != nil {
 					cancel()
 					return err
+				}
+				if !warned && use.lost(newest) {
+					fmt.Fprintln(p.errOut, missingNotice)
+					warned = true
 				}
 			case err := <-res.Err:
 				if err != nil && ctx.Err() == nil {
@@ -329,8 +451,4 @@ func (p *eventPrinter) direct(ctx context.Context, engine client.APIClient, noti
 		}
 	}
 	return nil
-}
-
-func unixNanoString(t time.Time) string {
-	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
 }

@@ -32,6 +32,7 @@ type serveOptions struct {
 	listen       string
 	allowOrigins []string
 	statsSource  string
+	history      time.Duration
 	maxConns     int
 	readyFD      int // set on the detached child: where to say it is ready
 }
@@ -39,6 +40,10 @@ type serveOptions struct {
 // engineReadyWait bounds how long a starting streamer waits for the
 // Engine's first list before it reports ready anyway.
 const engineReadyWait = 3 * time.Second
+
+// defaultHistory is how much stats history a streamer keeps per container:
+// enough for a graph that is full the moment a view opens.
+const defaultHistory = 5 * time.Minute
 
 // defaultIdleTimeout applies to detached streamers: nobody watches them.
 const defaultIdleTimeout = 10 * time.Minute
@@ -62,6 +67,7 @@ func newServeCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 	f.StringVar(&opts.listen, "listen", "", "Also serve on TCP at ADDR (loopback unless ADDR names another address), with a token")
 	f.StringArrayVar(&opts.allowOrigins, "allow-origin", nil, "Browser origin allowed to connect (repeatable; none by default)")
 	f.StringVar(&opts.statsSource, "stats-source", "auto", "Where stats come from: auto, api or cgroup")
+	f.DurationVar(&opts.history, "history", defaultHistory, "How much stats history to keep per container for new clients (0: none)")
 	f.IntVar(&opts.maxConns, "max-connections", server.DefaultMaxConns, "Most connections each listener holds open at once; more get 503 or WebSocket close 1013")
 	f.IntVar(&opts.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	_ = f.MarkHidden("ready-fd")
@@ -72,14 +78,20 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	switch opts.statsSource {
 	case "auto", "api", "cgroup":
 	default:
-		return fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource)
+		return usageError(fmt.Errorf("invalid --stats-source %q: use auto, api or cgroup", opts.statsSource))
+	}
+	if opts.history < 0 || opts.history > 24*time.Hour {
+		return usageError(fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history))
+	}
+	if opts.statsSource == "cgroup" && !cgroupStatsSupported {
+		return usageError(errCgroupLinuxOnly)
 	}
 	if opts.maxConns < 1 {
-		return fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns)
+		return usageError(fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns))
 	}
 	listenAddr, err := normalizeListen(opts.listen)
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	opts.listen = listenAddr
 	paths := pathsFor(dockerCli)
@@ -199,7 +211,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	contextName := dockerCli.CurrentContext()
 	endpoint := dockerCli.DockerEndpoint().Host
 	started := time.Now()
-	h := hub.New(hub.Config{Context: contextName, Endpoint: endpoint, Server: build.Version})
+	h := hub.New(hub.Config{Context: contextName, Endpoint: endpoint, Server: build.Version, History: opts.history})
 	hubStop := make(chan struct{})
 	hubDone := make(chan struct{})
 	go func() {
@@ -210,7 +222,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	src := source.New(source.Config{
 		Client: dockerCli.Client(),
 		Sink:   h,
-		Stats:  source.StatsMode(opts.statsSource),
+		Stats:  source.StatsMode(statsModeHere(opts.statsSource)),
 		Logf:   logger.Printf,
 	})
 	srcDone := make(chan struct{})

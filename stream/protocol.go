@@ -7,6 +7,11 @@
 package stream
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
@@ -18,8 +23,9 @@ const ProtocolVersion = 1
 
 // HTTP paths served by the streamer.
 const (
-	StreamPath = "/v1/stream"
-	HealthPath = "/v1/health"
+	StreamPath   = "/v1/stream"
+	HealthPath   = "/v1/health"
+	SnapshotPath = "/v1/snapshot" // one JSON document: SnapshotDocument
 )
 
 // Server-to-client message types.
@@ -32,6 +38,7 @@ const (
 	TypeEvent     = "event"     // an Engine event, with the fields of API 1.52 (no legacy status/id/from)
 	TypeEngine    = "engine"    // the streamer's connection to the Engine changed
 	TypeError     = "error"     // a request was refused; a close frame with the reason follows
+	TypeHistory   = "history"   // the recent stats of each container, once per subscribe that asks for it
 )
 
 // Client-to-server message types.
@@ -86,6 +93,7 @@ type Message struct {
 	Event     *events.Message `json:"event,omitempty"`
 	Engine    *EngineStatus   `json:"engine,omitempty"`
 	Error     *ErrorBody      `json:"error,omitempty"`
+	History   *History        `json:"history,omitempty"`
 }
 
 // Hello opens every connection.
@@ -100,6 +108,9 @@ type Hello struct {
 	// the messages after it follow, then live ones. When false, a snapshot
 	// follows instead.
 	Resumed bool `json:"resumed"`
+	// History is how much stats history the streamer keeps per container
+	// (Go duration); absent when it keeps none.
+	History string `json:"history,omitempty"`
 }
 
 // EngineStatus is the streamer's view of its Engine.
@@ -203,6 +214,13 @@ type Subscription struct {
 	// StatsInterval is a Go duration; at least MinStatsInterval. Empty means
 	// DefaultStatsRefresh.
 	StatsInterval string `json:"stats_interval,omitempty"`
+	// History asks for the recent stats of each container in one history
+	// message, after the snapshot or the replay and before live stats.
+	History HistoryRequest `json:"history,omitzero"`
+	// HistorySince is the time of the newest stats message the client
+	// holds (that message's "time"). On a resume, history then holds only
+	// the samples made after it; on a resync it is ignored.
+	HistorySince time.Time `json:"history_since,omitzero"`
 }
 
 // Position is a point in the stream.
@@ -221,4 +239,151 @@ type ContainerFilter struct {
 	IDs      []string `json:"ids,omitempty"`      // full ids or prefixes
 	Labels   []string `json:"labels,omitempty"`   // "key" or "key=value"
 	Projects []string `json:"projects,omitempty"` // Compose project names
+}
+
+// HistoryRequest is the subscribe field "history": true (everything the
+// streamer keeps), false or absent (none), or a Go duration such as "2m"
+// (at most that far back from now). It decodes whatever it is given, so
+// that the hub can refuse a bad value with a clear error code rather than
+// a JSON error.
+type HistoryRequest struct {
+	Want bool
+	// Span limits how far back; zero means everything kept.
+	Span time.Duration
+	// Invalid is the raw value when it was neither a bool nor a duration
+	// of at least zero.
+	Invalid string
+}
+
+// MarshalJSON writes true, false or the span as a duration string.
+func (r HistoryRequest) MarshalJSON() ([]byte, error) {
+	switch {
+	case r.Invalid != "":
+		return json.Marshal(r.Invalid)
+	case r.Want && r.Span > 0:
+		return json.Marshal(r.Span.String())
+	default:
+		return json.Marshal(r.Want)
+	}
+}
+
+// UnmarshalJSON accepts true, false, null or a duration string; anything
+// else is kept in Invalid.
+func (r *HistoryRequest) UnmarshalJSON(data []byte) error {
+	*r = HistoryRequest{}
+	var b bool
+	if err := json.Unmarshal(data, &b); err == nil {
+		r.Want = b
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		switch d, perr := time.ParseDuration(s); {
+		case perr == nil && d > 0:
+			r.Want, r.Span = true, d
+		case perr == nil && d == 0:
+			// "0s": none, as false.
+		default:
+			r.Invalid = s
+		}
+		return nil
+	}
+	r.Invalid = string(data)
+	return nil
+}
+
+// ParseHistory reads the history query parameter of /v1/snapshot: "1" or
+// "true" (everything kept), "0" or "false" (none), or a Go duration.
+func ParseHistory(v string) (HistoryRequest, error) {
+	switch v {
+	case "", "0", "false":
+		return HistoryRequest{}, nil
+	case "1", "true":
+		return HistoryRequest{Want: true}, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return HistoryRequest{}, fmt.Errorf("invalid history %q: use 1, 0 or a duration such as 2m", v)
+	}
+	return HistoryRequest{Want: d > 0, Span: d}, nil
+}
+
+// History is the recent past of each container's stats: one sample per Step
+// on a grid shared by every container, as compact per-metric arrays. The
+// values are those of the stats messages at the same moments (rates as
+// 32-bit floats): when a stats source delivers nothing new by a flush, the
+// value repeats, as in consecutive stats batches. A gap (no sample at that
+// step: the container was not running) is null in JSON and NaN in Series.
+type History struct {
+	Step       string             `json:"step"` // Go duration, the stats flush period
+	Span       string             `json:"span"` // Go duration: how much the streamer keeps ("0s": none, serve --history 0)
+	Containers []ContainerHistory `json:"containers"`
+}
+
+// ContainerHistory holds one container's series; every array has the same
+// length, and value i was sampled at Start + i*Step.
+type ContainerHistory struct {
+	ID             string    `json:"id"`
+	Start          time.Time `json:"start"`
+	CPUPercent     Series    `json:"cpu_percent"`
+	MemUsage       Series    `json:"mem_usage"`
+	MemLimit       Series    `json:"mem_limit"`
+	NetRxRate      Series    `json:"net_rx_rate"`
+	NetTxRate      Series    `json:"net_tx_rate"`
+	BlockReadRate  Series    `json:"block_read_rate"`
+	BlockWriteRate Series    `json:"block_write_rate"`
+	PIDs           Series    `json:"pids"`
+}
+
+// Series is one metric over time; NaN marks a gap (null on the wire).
+type Series []float64
+
+// MarshalJSON writes NaN as null.
+func (s Series) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+8*len(s))
+	b = append(b, '[')
+	for i, v := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b = append(b, "null"...)
+		} else {
+			b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// UnmarshalJSON reads null as NaN.
+func (s *Series) UnmarshalJSON(data []byte) error {
+	if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		*s = nil
+		return nil
+	}
+	var raw []*float64
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	out := make(Series, len(raw))
+	for i, v := range raw {
+		if v == nil {
+			out[i] = math.NaN()
+		} else {
+			out[i] = *v
+		}
+	}
+	*s = out
+	return nil
+}
+
+// SnapshotDocument is the body of GET /v1/snapshot: the same state a
+// subscriber's snapshot (and history) would hold, at position (Epoch, Seq),
+// so that a client can go on with a subscribe whose since is that position.
+type SnapshotDocument struct {
+	Epoch    string    `json:"epoch"`
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Snapshot *Snapshot `json:"snapshot"`
+	History  *History  `json:"history,omitempty"`
 }

@@ -37,6 +37,9 @@ type Config struct {
 	// StatsFlush is how often the newest stats go out as one batch. Zero
 	// means stream.DefaultStatsRefresh (1 s).
 	StatsFlush time.Duration
+	// History is how much stats history to keep per container, one sample
+	// per StatsFlush (see history.go). Zero keeps none.
+	History time.Duration
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time
 }
@@ -62,6 +65,7 @@ type Hub struct {
 	listed     chan struct{} // closed by the first Reset
 	closed     bool
 	statsDirty bool
+	hist       history
 }
 
 // New returns a hub with a fresh epoch. Call Run to flush stats.
@@ -91,6 +95,7 @@ func New(cfg Config) *Hub {
 		idleSince:  now,
 		started:    now,
 		listed:     make(chan struct{}),
+		hist:       newHistory(cfg.History, cfg.StatsFlush, now),
 	}
 }
 
@@ -204,6 +209,7 @@ func (h *Hub) removeLocked(id string) {
 	}
 	delete(h.containers, id)
 	h.dropStatsLocked(id)
+	h.hist.forget(id)
 	h.broadcastLocked(&stream.Message{Type: stream.TypeRemove, Remove: &stream.Removal{ID: id, Name: c.Name}}, c)
 }
 

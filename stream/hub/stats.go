@@ -74,6 +74,7 @@ func (h *Hub) flushStats() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	now := h.cfg.Now()
+	h.hist.record(now, h.stats)
 	if h.statsDirty {
 		h.newBatchLocked(now)
 	}

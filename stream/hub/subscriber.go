@@ -232,6 +232,9 @@ func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 // broadcast concurrently can fall between the replay and the live stream.
 func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	topics, interval, err := validate(sub)
+	if err == nil {
+		err = validateHistory(sub, topics)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -267,6 +270,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		Engine:        h.engine,
 		StatsInterval: h.cfg.StatsFlush.String(),
 		Resumed:       resumed,
+		History:       h.hist.spanText(),
 	}}
 	s.queue = append(s.queue, mustEncode(hello))
 	snapshot := false
@@ -279,6 +283,9 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	} else if s.wantsTopic(stream.TopicContainers) {
 		s.queue = append(s.queue, h.snapshotLocked(s, sub.Since != nil, now))
 		snapshot = true
+	}
+	if hist := h.historyFrameLocked(s, sub, resumed, now); hist != nil {
+		s.queue = append(s.queue, hist)
 	}
 	// A replay may be longer than the queue: it is not lag, so the bound
 	// counts from after it until the write pump has taken it.

@@ -170,6 +170,7 @@ func (s *Server) handler(guard *tcpGuard) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(stream.StreamPath, s.serveStream)
 	mux.HandleFunc(stream.HealthPath, s.serveHealth)
+	mux.HandleFunc(stream.SnapshotPath, s.serveSnapshot)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if guard != nil {
 			if status, why := guard.check(r); status != 0 {

@@ -3,7 +3,7 @@
 // Command main is a small docker live client: it keeps a table of containers
 // from the stream over the Unix socket and resumes after a lost connection.
 //
-//	go run docs/examples/go/main.go -socket "$(docker live status --format json | jq -r .socket)"
+//	go run docs/examples/go/main.go -socket "$(docker live status --format json | jq -r .socket)" [-history 5m]
 package main
 
 import (
@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"net"
 	"time"
 
@@ -24,6 +25,7 @@ func main() {
 	socket := flag.String("socket", "", "the streamer's live.sock (see docker live status --format json)")
 	label := flag.String("label", "", "only containers with this label (key or key=value)")
 	runFor := flag.Duration("for", 0, "stop after this long (0: never)")
+	history := flag.String("history", "", `ask for the stats history first: "all" or a duration such as 2m`)
 	flag.Parse()
 	if *socket == "" {
 		log.Fatal("-socket is required")
@@ -36,6 +38,17 @@ func main() {
 	if *label != "" {
 		sub.Filter.Labels = []string{*label}
 	}
+	switch *history {
+	case "":
+	case "all":
+		sub.History = stream.HistoryRequest{Want: true}
+	default:
+		d, err := time.ParseDuration(*history)
+		if err != nil {
+			log.Fatalf("-history: %v", err)
+		}
+		sub.History = stream.HistoryRequest{Want: d > 0, Span: d}
+	}
 	var deadline time.Time
 	if *runFor > 0 {
 		deadline = time.Now().Add(*runFor)
@@ -43,8 +56,11 @@ func main() {
 
 	containers := map[string]stream.Container{}
 	var pos *stream.Position // the last sequenced message applied
+	var statsAt time.Time    // the time of the newest stats message applied
 	wait := 100 * time.Millisecond
 	for {
+		// On a resume, only the samples after the newest stats we hold.
+		sub.HistorySince = statsAt
 		err := session(*socket, sub, pos, deadline, func(m *stream.Message) {
 			switch m.Type {
 			case stream.TypeHello:
@@ -68,7 +84,21 @@ func main() {
 				fmt.Printf("seq=%d remove %s\n", m.Seq, m.Remove.Name)
 			case stream.TypeEngine:
 				fmt.Printf("seq=%d engine %s %s\n", m.Seq, m.Engine.State, m.Engine.Error)
+			case stream.TypeHistory:
+				for _, h := range m.History.Containers {
+					lo, hi, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
+					for _, v := range h.CPUPercent {
+						if !math.IsNaN(v) { // NaN: no sample at that step
+							lo, hi, sum, n = min(lo, v), max(hi, v), sum+v, n+1
+						}
+					}
+					if n > 0 {
+						fmt.Printf("history %s %d samples from %s every %s: cpu min=%.1f%% avg=%.1f%% max=%.1f%%\n",
+							containers[h.ID].Name, n, h.Start.Format(time.TimeOnly), m.History.Step, lo, sum/float64(n), hi)
+					}
+				}
 			case stream.TypeStats:
+				statsAt = m.Time
 				for _, s := range m.Stats {
 					fmt.Printf("stats %s cpu=%.1f%% mem=%d\n", containers[s.ID].Name, s.CPUPercent, s.MemUsage)
 				}
