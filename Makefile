@@ -14,7 +14,7 @@ TESTFLAGS ?= -race -count=1 -p 1 -timeout 40m
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 DIST      := dist
 
-.PHONY: build test unit e2e fuzz bench lint cross vet-cross release install uninstall clean
+.PHONY: build test unit e2e fuzz bench lint cross vet-cross release install uninstall clean stress
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-live
@@ -35,6 +35,12 @@ fuzz:
 
 e2e:
 	$(GO) test $(TESTFLAGS) -v ./e2e/... 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' ; test $${PIPESTATUS[0]} -eq 0
+
+# The unit suite (-race -count=10), then the e2e foundation, fault and
+# security tests three times, all on a host kept busy by CPU burner
+# containers and docker stats streams (scripts/stress.sh; knobs there).
+stress:
+	GO=$(GO) ./scripts/stress.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./stream/... ./output/...
@@ -79,4 +85,4 @@ uninstall:
 	./install.sh --uninstall
 
 clean:
-	rm -rf bin dist e2e/.build e2e.out
+	rm -rf bin dist e2e/.build e2e.out stress.out

@@ -933,7 +933,8 @@ func TestFaultSlowClients(t *testing.T) {
 		kind  string // "container" or "event"
 		state string // container state or event action
 		at    time.Time
-		nano  int64 // event time
+		sent  time.Time // the message's time: when the streamer broadcast it
+		nano  int64     // event time
 	}
 	samples := make(chan sample, 1024)
 	normal := fltOpen(t, "normal", s.Socket, stream.Subscription{
@@ -943,7 +944,7 @@ func TestFaultSlowClients(t *testing.T) {
 		fc.hook = func(m *stream.Message, at time.Time) {
 			switch {
 			case m.Type == stream.TypeContainer && m.Container.ID == c.ID:
-				samples <- sample{kind: "container", state: m.Container.State, at: at}
+				samples <- sample{kind: "container", state: m.Container.State, at: at, sent: m.Time}
 			case m.Type == stream.TypeEvent && m.Event.Actor.ID == c.ID:
 				samples <- sample{kind: "event", state: string(m.Event.Action), at: at, nano: m.Event.TimeNano}
 			}
@@ -999,8 +1000,10 @@ func TestFaultSlowClients(t *testing.T) {
 	})
 
 	// Latency of the normal client: from the Engine's event time to the
-	// container message that carries the new state.
-	var lat []time.Duration
+	// container message that carries the new state (end to end), and the
+	// part of it the slow clients could add: from the streamer's broadcast
+	// (the message's time) to the normal client (fan-out).
+	var lat, fanout []time.Duration
 	for i := range 30 {
 		for _, action := range []string{"pause", "unpause"} {
 			want := map[string]string{"pause": "paused", "unpause": "running"}[action]
@@ -1012,13 +1015,13 @@ func TestFaultSlowClients(t *testing.T) {
 				}
 			}
 			dockerCmd(t, action, c.ID)
-			var got, evAt time.Time
+			var got, sent, evAt time.Time
 			deadline := time.After(10 * time.Second)
 			for got.IsZero() || evAt.IsZero() {
 				select {
 				case sm := <-samples:
 					if sm.kind == "container" && sm.state == want && got.IsZero() {
-						got = sm.at
+						got, sent = sm.at, sm.sent
 					}
 					if sm.kind == "event" && sm.state == action {
 						evAt = time.Unix(0, sm.nano)
@@ -1029,15 +1032,19 @@ func TestFaultSlowClients(t *testing.T) {
 				}
 			}
 			lat = append(lat, got.Sub(evAt))
+			fanout = append(fanout, got.Sub(sent))
 		}
 	}
 	churnWG.Wait()
 	cancel()
-	p50, p99 := fltPercentile(lat, 50), fltPercentile(lat, 99)
-	t.Logf("normal client latency over %d changes: p50 %v, p99 %v, max %v; connect/drop rounds %d, dial errors %d",
-		len(lat), p50, p99, fltPercentile(lat, 100), rounds, dialErrs)
-	if p99 > 500*time.Millisecond {
-		t.Errorf("p99 latency %v from Engine event to container message, want under 500 ms", p99)
+	t.Logf("normal client latency over %d changes: end to end p50 %v, p99 %v; fan-out p50 %v, p99 %v; connect/drop rounds %d, dial errors %d",
+		len(lat), fltPercentile(lat, 50), fltPercentile(lat, 99), fltPercentile(fanout, 50), fltPercentile(fanout, 99), rounds, dialErrs)
+	// Only the fan-out is asserted. The rest of the end-to-end time is the
+	// Engine's (its event stream, the inspect that fills the container
+	// message), which the slow clients cannot touch and a busy host can
+	// stretch far beyond 500 ms; make bench measures it.
+	if p99 := fltPercentile(fanout, 99); p99 > 500*time.Millisecond {
+		t.Errorf("p99 latency %v from the streamer's broadcast to the normal client, want under 500 ms", p99)
 	}
 	if dialErrs > 0 {
 		t.Errorf("%d of %d connect-and-drop clients could not connect", dialErrs, rounds*200)
@@ -1048,15 +1055,17 @@ func TestFaultSlowClients(t *testing.T) {
 	if p := normal.problemsCopy(); len(p) > 0 {
 		t.Errorf("the normal client's stream broke its contract: %v", p)
 	}
-	// The slow reader may be cut off as too slow (4001), but must never
-	// see a gap: lifecycle messages are not dropped silently.
+	// The slow reader may be disconnected as too slow, but must never see
+	// a gap: lifecycle messages are not dropped silently. docs/protocol.md
+	// promises a 4001 close frame or, when the socket cannot take it (this
+	// client sleeps a second per frame), the connection cut (1006).
 	if p := slow.problemsCopy(); len(p) > 0 {
 		t.Errorf("the slow client's stream broke its contract: %v", p)
 	}
 	if err := slow.ended(); err != nil {
 		var ce *websocket.CloseError
-		if !errors.As(err, &ce) || ce.Code != stream.CloseTooSlow {
-			t.Errorf("the slow client was disconnected with %v, want either no disconnect or close %d", err, stream.CloseTooSlow)
+		if !errors.As(err, &ce) || (ce.Code != stream.CloseTooSlow && ce.Code != websocket.CloseAbnormalClosure) {
+			t.Errorf("the slow client was disconnected with %v, want no disconnect, close %d or a cut (1006)", err, stream.CloseTooSlow)
 		}
 	}
 	if peak := rss.PeakKiB(); peak > 60<<10 {

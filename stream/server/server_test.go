@@ -598,6 +598,12 @@ func TestSubscribeFloodIsAPolicyViolation(t *testing.T) {
 
 // A client that stops reading is cut off with CloseTooSlow once its queue
 // overflows, while another client gets every message without delay.
+// A client that stops reading is promised (docs/protocol.md): a 4001 close
+// frame or, when its socket cannot take that frame, the connection cut
+// within closeGrace of its queue's overflow; the frames it did get are a
+// gap-free prefix. Which of the two happens is a race between the socket's
+// buffers and the scheduler, so the test accepts either, but not a
+// connection held open longer, nor a hole, nor a fast client cut too.
 func TestSlowClientIsDisconnectedFastOneIsNot(t *testing.T) {
 	leakCheck(t)
 	const queue = 16
@@ -605,8 +611,9 @@ func TestSlowClientIsDisconnectedFastOneIsNot(t *testing.T) {
 	ts := startServer(t, h, Config{})
 	slow := ts.dial(t, nil)
 	send(t, slow, subscribeReq(stream.Subscription{Topics: []string{stream.TopicEvents}}))
-	if m := read(t, slow); m.Type != stream.TypeHello {
-		t.Fatalf("slow client got %s, want hello", m.Type)
+	hello := read(t, slow)
+	if hello.Type != stream.TypeHello {
+		t.Fatalf("slow client got %s, want hello", hello.Type)
 	}
 	fast := ts.dial(t, nil)
 	send(t, fast, subscribeReq(stream.Subscription{Topics: []string{stream.TopicEvents}}))
@@ -615,7 +622,8 @@ func TestSlowClientIsDisconnectedFastOneIsNot(t *testing.T) {
 	}
 
 	// 4 MB in all: far more than the socket buffers hold, so the slow
-	// client's write pump blocks and its queue overflows.
+	// client's write pump blocks and its queue overflows well before the
+	// last event.
 	const n, size = 1000, 4 << 10
 	const burst = queue / 2
 	received := 0
@@ -637,14 +645,52 @@ func TestSlowClientIsDisconnectedFastOneIsNot(t *testing.T) {
 			received++
 		}
 	}
+	lastEvent := time.Now()
 
-	got := expectClose(t, slow, stream.CloseTooSlow)
+	// The overflow came before the last event, so the server must have let
+	// the slow client go by closeGrace after it, while the client still
+	// reads nothing. The extra seconds are scheduling slack for a loaded
+	// host under the race detector (timers fire late there); they stay far
+	// below writeWait, which a server that never cut would take.
+	const slack = 2 * time.Second
+	for ts.srv.Clients() != 1 || h.Info().Clients != 1 {
+		if time.Since(lastEvent) > closeGrace+slack {
+			t.Fatalf("the slow client is still connected %v after the last event; want it closed or cut within %v of the overflow",
+				time.Since(lastEvent).Round(time.Millisecond), closeGrace)
+		}
+		time.Sleep(5 * time.Millisecond) // poll interval
+	}
+	t.Logf("slow client gone %v after the last event", time.Since(lastEvent).Round(time.Millisecond))
+
+	// What reached the slow client: a gap-free prefix, then the 4001 frame
+	// or the end of a cut socket.
+	var got []stream.Message
+	var end error
+	for {
+		m, err := readErr(slow, 5*time.Second)
+		if err != nil {
+			end = err
+			break
+		}
+		got = append(got, m)
+	}
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(end, &ce) && ce.Code == stream.CloseTooSlow:
+		t.Logf("slow client: 4001 after %d events", len(got))
+	case errors.As(end, &ce) && ce.Code == websocket.CloseAbnormalClosure,
+		errors.Is(end, syscall.ECONNRESET):
+		t.Logf("slow client: cut (%v) after %d events", end, len(got))
+	default:
+		t.Fatalf("slow client's connection ended with %v after %d events, want close 4001 or a cut", end, len(got))
+	}
 	if len(got) >= n {
 		t.Errorf("slow client got all %d events", len(got))
 	}
 	for i, m := range got {
-		if eventN(m) != i+1 {
-			t.Fatalf("slow client's message %d is event %d, want %d", i, eventN(m), i+1)
+		if eventN(m) != i+1 || m.Seq != hello.Seq+uint64(i)+1 {
+			t.Fatalf("slow client's message %d is event %d with seq %d, want event %d with seq %d (a hole)",
+				i, eventN(m), m.Seq, i+1, hello.Seq+uint64(i)+1)
 		}
 	}
 
@@ -653,7 +699,6 @@ func TestSlowClientIsDisconnectedFastOneIsNot(t *testing.T) {
 	if m := read(t, fast); eventN(m) != n+1 {
 		t.Errorf("fast client after the slow one left got %+v", m)
 	}
-	waitFor(t, "the slow client gone", func() bool { return ts.srv.Clients() == 1 && h.Info().Clients == 1 })
 	ts.stillServes(t)
 }
 

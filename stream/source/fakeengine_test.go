@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -55,6 +56,9 @@ type fakeEngine struct {
 	statsOpen     atomic.Int64 // streaming stats requests in flight
 	statsOpened   sync.Map     // id -> *atomic.Int64, streams ever opened
 	statsTick     time.Duration
+	// dials counts the connections fe.client's clients tried to open,
+	// refused ones included, so that tests can wait for failed attempts.
+	dials atomic.Int64
 }
 
 type fakeContainer struct {
@@ -105,7 +109,12 @@ func newFakeEngine(t *testing.T) *fakeEngine {
 // client is a real Engine client pointed at the fake.
 func (fe *fakeEngine) client(t *testing.T) *client.Client {
 	t.Helper()
-	c, err := client.New(client.WithHost("tcp://" + fe.addr))
+	countingDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		fe.dials.Add(1)
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	c, err := client.New(client.WithHost("tcp://"+fe.addr), client.WithDialContext(countingDial))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,8 @@ func TestPollCPUFromSecondRoundAndEngineLoss(t *testing.T) {
 	fe.setDown(true)
 	waitFor(t, "unavailable", func() bool { return rec.count(isEngine(stream.EngineUnavailable)) == 1 })
 	resets := rec.count(isKind("reset"))
-	time.Sleep(100 * time.Millisecond) // several failing rounds: that is what is tested
+	dialed := fe.dials.Load()
+	waitFor(t, "three failed rounds", func() bool { return fe.dials.Load() >= dialed+3 })
 	if n := rec.count(isEngine(stream.EngineUnavailable)); n != 1 {
 		t.Errorf("unavailable reported %d times in one outage", n)
 	}

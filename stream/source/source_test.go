@@ -377,7 +377,8 @@ func TestEngineLossReconnectsAndResumes(t *testing.T) {
 	c := fe.create(fakeSpec{name: "c"})
 	missed = append(missed, fe.lastEvent())
 	nreq := len(fe.requestLog())
-	time.Sleep(100 * time.Millisecond) // let several reconnects fail: that is what is tested
+	dialed := fe.dials.Load()
+	waitFor(t, "three failed reconnects", func() bool { return fe.dials.Load() >= dialed+3 })
 	if len(fe.requestLog()) != nreq {
 		t.Errorf("requests reached a closed listener")
 	}

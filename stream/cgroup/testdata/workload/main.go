@@ -5,7 +5,7 @@
 // FROM-scratch image.
 //
 //	workload work MEM_MIB DISK_MIB   hold MEM_MIB of touched memory, write
-//	                                 DISK_MIB synced and read half of it back
+//	                                 DISK_MIB and read half of it back, both
 //	                                 past the page cache, echo TCP on :9000,
 //	                                 then keep one CPU busy
 //	workload send HOST:PORT BYTES    send BYTES to the echo server, read them
@@ -78,20 +78,26 @@ func work(memMiB, diskMiB int) error {
 	}
 }
 
-// disk writes n MiB with fsync, so the writes reach the device and the
-// blkio write counter, and reads half back with O_DIRECT, so the read
-// counter moves too (a page-cache hit would count nothing).
+// disk writes n MiB and reads half of it back, both with O_DIRECT, so that
+// the blkio write and read counters move for this container. Buffered
+// writes would count for whoever writes the pages back: on a busy host
+// another process's sync (an overlay unmount, say) often does that before
+// our fsync, and the container then shows no block writes at all. A
+// page-cache hit on the read would count nothing either.
 func disk(path string, n int) error {
-	f, err := os.Create(path)
+	// O_DIRECT wants a block-aligned buffer.
+	raw := make([]byte, 2<<20)
+	skip := (4096 - int(uintptr(unsafe.Pointer(&raw[0]))%4096)) % 4096
+	buf := raw[skip : skip+1<<20]
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_DIRECT, 0o644)
 	if err != nil {
 		return err
 	}
-	chunk := make([]byte, 1<<20)
-	for i := range chunk {
-		chunk[i] = byte(i * 7)
-	}
 	for range n {
-		if _, err := f.Write(chunk); err != nil {
+		if _, err := f.Write(buf); err != nil {
 			f.Close()
 			return err
 		}
@@ -108,10 +114,6 @@ func disk(path string, n int) error {
 		return err
 	}
 	defer g.Close()
-	// O_DIRECT wants a block-aligned buffer.
-	raw := make([]byte, 2<<20)
-	skip := (4096 - int(uintptr(unsafe.Pointer(&raw[0]))%4096)) % 4096
-	buf := raw[skip : skip+1<<20]
 	for range n / 2 {
 		if _, err := io.ReadFull(g, buf); err != nil {
 			return err
