@@ -17,6 +17,7 @@ import (
 	"github.com/docker-live/docker-live/output"
 	"github.com/docker-live/docker-live/stream"
 	"github.com/docker-live/docker-live/stream/liveclient"
+	"github.com/docker-live/docker-live/stream/source"
 )
 
 type eventsOptions struct {
@@ -128,7 +129,7 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 	if cfg.Start.IsZero() {
 		cfg.Start = cfg.Now()
 	}
-	p := &eventPrinter{out: cfg.Out, errOut: cfg.Err, now: cfg.Now, format: cfg.Format, filters: cfg.Filters, until: cfg.Until, seen: map[eventKey]bool{}}
+	p := &eventPrinter{out: cfg.Out, errOut: cfg.Err, now: cfg.Now, format: cfg.Format, filters: cfg.Filters, until: cfg.Until, seen: map[source.EventID]bool{}}
 
 	// A window wholly in the past is a plain Engine query, as docker events.
 	if !cfg.Until.IsZero() && !cfg.Until.After(cfg.Now()) {
@@ -222,13 +223,6 @@ func engineSendsLegacyEventFields(ctx context.Context, dockerCli command.Cli) bo
 	return major == 1 && minor < 52
 }
 
-type eventKey struct {
-	timeNano int64
-	typ      events.Type
-	action   events.Action
-	actor    string
-}
-
 // eventPrinter prints each event once, whichever path brings it: the
 // streamer, the Engine's buffer when a stream starts, or the direct
 // fallback.
@@ -242,7 +236,7 @@ type eventPrinter struct {
 
 	mu     sync.Mutex
 	buf    []byte
-	seen   map[eventKey]bool
+	seen   map[source.EventID]bool
 	last   int64     // timeNano of the newest event printed (or skipped by the filters)
 	start  time.Time // the oldest event to print
 	pruned int64
@@ -296,7 +290,7 @@ func (p *eventPrinter) print(ev events.Message) error {
 	if !p.until.IsZero() && ev.TimeNano > p.until.UnixNano() {
 		return nil
 	}
-	k := eventKey{ev.TimeNano, ev.Type, ev.Action, ev.Actor.ID}
+	k := source.IdentifyEvent(ev)
 	if p.seen[k] {
 		return nil
 	}
@@ -306,7 +300,7 @@ func (p *eventPrinter) print(ev events.Message) error {
 	}
 	if p.last-p.pruned > dedupWindow {
 		for key := range p.seen {
-			if key.timeNano < p.last-dedupWindow {
+			if key.TimeNano < p.last-dedupWindow {
 				delete(p.seen, key)
 			}
 		}
@@ -378,9 +372,9 @@ func (b bufferUse) lost(newest int64) bool {
 // replay prints the Engine's events from since to until, both included.
 func (p *eventPrinter) replay(ctx context.Context, engine engineEvents, since, until time.Time) (bufferUse, error) {
 	var use bufferUse
-	opts := client.EventsListOptions{Until: unixNanoString(until)}
+	opts := client.EventsListOptions{Until: source.EngineTimestamp(until)}
 	if !since.IsZero() {
-		opts.Since = unixNanoString(since)
+		opts.Since = source.EngineTimestamp(since)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -413,7 +407,7 @@ func (p *eventPrinter) replay(ctx context.Context, engine engineEvents, since, u
 func (p *eventPrinter) direct(ctx context.Context, engine engineEvents, notice func(stream.EngineStatus)) error {
 	for ctx.Err() == nil {
 		newest := p.newest()
-		opts := client.EventsListOptions{Since: unixNanoString(p.resumeFrom())}
+		opts := client.EventsListOptions{Since: source.EngineTimestamp(p.resumeFrom())}
 		sctx, cancel := context.WithCancel(ctx)
 		res := engine.Events(sctx, opts)
 		// Events stamped before this moment come from the Engine's buffer.

@@ -85,17 +85,3 @@ func TestInspectTimesAndCommand(t *testing.T) {
 		t.Errorf("fromInspect = %+v", c)
 	}
 }
-
-func TestBackoffStaysInBounds(t *testing.T) {
-	b := newBackoff(0, 0)
-	if b.min != defaultMinBackoff || b.max != defaultMaxBackoff {
-		t.Fatalf("defaults = %v..%v", b.min, b.max)
-	}
-	for attempt := range 70 {
-		d := b.delay(attempt)
-		lo := min(defaultMinBackoff<<min(attempt, 20), defaultMaxBackoff) / 2
-		if d < lo || d > defaultMaxBackoff {
-			t.Errorf("delay(%d) = %s, want within [%s, %s]", attempt, d, lo, defaultMaxBackoff)
-		}
-	}
-}
