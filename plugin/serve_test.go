@@ -21,8 +21,9 @@ import (
 // Any other method panics on the nil embedded interface.
 type fakeCli struct {
 	command.Cli
-	out, err *streams.Out
-	client   client.APIClient
+	outBuf, errBuf bytes.Buffer
+	out, err       *streams.Out
+	client         client.APIClient
 }
 
 func newFakeCli(t *testing.T) *fakeCli {
@@ -32,8 +33,9 @@ func newFakeCli(t *testing.T) *fakeCli {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	var out, errOut bytes.Buffer
-	return &fakeCli{out: streams.NewOut(&out), err: streams.NewOut(&errOut), client: c}
+	f := &fakeCli{client: c}
+	f.out, f.err = streams.NewOut(&f.outBuf), streams.NewOut(&f.errBuf)
+	return f
 }
 
 func (f *fakeCli) Out() *streams.Out               { return f.out }
