@@ -391,7 +391,7 @@ func (wv *watchView) rows(v view) []output.Row {
 		if !c.StartedAt.IsZero() {
 			// Polling lists containers without their start time: keep
 			// the Engine's own text for those rather than "Up 292 years".
-			c.Status = source.StatusText(*c, now)
+			c.Status = stream.StatusText(*c, now)
 		}
 		rows = append(rows, output.NewRow(*c, s))
 	}

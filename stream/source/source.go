@@ -506,7 +506,7 @@ func (s *Source) applyContainer(ctx context.Context, workers *sync.WaitGroup, co
 		// update and whatever this version does not know.
 		inspect = true
 	}
-	c.Status = StatusText(c, time.Now())
+	c.Status = stream.StatusText(c, time.Now())
 	e.c = c
 	s.cfg.Sink.Upsert(c)
 	s.follow(coll, c)
