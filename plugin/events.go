@@ -37,35 +37,58 @@ func newEventsCommand(dockerCli command.Cli) *cobra.Command {
 			return runEvents(cmd.Context(), dockerCli, opts)
 		},
 	}
+	addEventsFlags(cmd, &opts)
+	return cmd
+}
+
+// addEventsFlags binds events' flags to opts.
+func addEventsFlags(cmd *cobra.Command, opts *eventsOptions) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "Filter events (type, event, container, image, label, network, volume, daemon, ...)")
 	f.StringVar(&opts.since, "since", "", "Show events created since timestamp (as docker events)")
 	f.StringVar(&opts.until, "until", "", "Stream events until this timestamp (as docker events)")
 	f.StringVar(&opts.format, "format", "", `Format: "json" (as docker events --format json) or a Go template`)
-	return cmd
 }
 
-func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
-	format, err := output.ParseEventsFormat(opts.format)
-	if err != nil {
-		return usageError(err)
+// eventsRequest is events' options checked and parsed, with the command's
+// start time: --since and --until durations count back from it.
+type eventsRequest struct {
+	format       output.EventsFormat
+	filters      filterSet
+	since, until time.Time // zero when not given
+	start        time.Time
+}
+
+// parseEventsOptions checks opts as of now; its errors are usage errors
+// (exit 125).
+func parseEventsOptions(opts eventsOptions, now time.Time) (eventsRequest, error) {
+	req := eventsRequest{start: now}
+	var err error
+	if req.format, err = output.ParseEventsFormat(opts.format); err != nil {
+		return req, usageError(err)
 	}
-	filters, err := parseFilters(opts.filters, eventFilterKeys)
-	if err != nil {
-		return usageError(err)
+	if req.filters, err = parseFilters(opts.filters, eventFilterKeys); err != nil {
+		return req, usageError(err)
 	}
-	now := time.Now()
-	var since, until time.Time
 	if opts.since != "" {
-		if since, err = parseEventTime(opts.since, now); err != nil {
-			return usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
+		if req.since, err = parseEventTime(opts.since, now); err != nil {
+			return req, usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
 		}
 	}
 	if opts.until != "" {
-		if until, err = parseEventTime(opts.until, now); err != nil {
-			return usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
+		if req.until, err = parseEventTime(opts.until, now); err != nil {
+			return req, usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
 		}
 	}
+	return req, nil
+}
+
+func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
+	req, err := parseEventsOptions(opts, time.Now())
+	if err != nil {
+		return err
+	}
+	format := req.format
 	// Ctrl-C ends the command with 130 (SIGTERM 143), as docker events.
 	ctx, stop := withInterrupt(ctx)
 	defer stop()
@@ -80,10 +103,10 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 		Out:     dockerCli.Out(),
 		Err:     errOut,
 		Format:  format,
-		Filters: filters,
-		Since:   since,
-		Until:   until,
-		Start:   now,
+		Filters: req.filters,
+		Since:   req.since,
+		Until:   req.until,
+		Start:   req.start,
 	})
 	if errors.Is(err, errClosedPipe) {
 		return nil
