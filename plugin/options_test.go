@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/docker/cli/cli"
+	"github.com/moby/moby/api/types/events"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-live/docker-live/output"
@@ -122,6 +123,25 @@ func TestParseEventsOptionsWithItsClock(t *testing.T) {
 		_, err := parseEventsOptions(tc.opts, now)
 		if !isUsageError(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err %v; want a usage error with %q", tc.opts, err, tc.want)
+		}
+	}
+}
+
+func TestParseEventsOptionsFormats(t *testing.T) {
+	ev := events.Message{Type: events.ContainerEventType, Action: "start", TimeNano: clock0.UnixNano(),
+		Actor: events.Actor{ID: "abc123", Attributes: map[string]string{"name": "web"}}}
+	for _, tc := range []struct{ format, want string }{
+		{"{{.Action}} {{.Actor.Attributes.name}}", "start web\n"},
+		{"json", `"Action":"start"`},
+		{"", "container start abc123 (name=web)\n"},
+	} {
+		req, err := parseEventsOptions(eventsOptions{format: tc.format}, clock0)
+		if err != nil {
+			t.Fatalf("--format %q: %v", tc.format, err)
+		}
+		line, err := req.format.In(time.UTC).Append(nil, ev)
+		if err != nil || !strings.Contains(string(line), tc.want) {
+			t.Errorf("--format %q printed %q (%v), want it to hold %q", tc.format, line, err, tc.want)
 		}
 	}
 }
