@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -94,7 +92,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	}
 	defer readR.Close()
 
-	args := append(globalArgs(os.Args[1:]), "live", "serve", "--ready-fd", "3",
+	args := append(globalArgs(os.Args[1:]), "live", "serve",
 		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
@@ -106,13 +104,13 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 		args = append(args, "--allow-origin", o)
 	}
 	cmd := exec.Command(exe, args...)
+	readyArg := passReadyPipe(cmd, readW)
+	cmd.Args = append(cmd.Args, "--ready-fd", readyArg)
 	cmd.Env = childEnv(os.Environ())
 	cmd.Stdin = nil
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.ExtraFiles = []*os.File{readW}
-	// Its own session: no terminal signals from the shell that started it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	detachAttrs(cmd)
 	cmd.Dir = "/"
 	if err := cmd.Start(); err != nil {
 		readW.Close()
@@ -146,7 +144,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 			return streamerInfo{}, false, fmt.Errorf("the streamer exited before it was ready; see %s: %s", paths.Log, lastLogLine(paths.Log))
 		}
 	case <-time.After(startWait):
-		_ = syscall.Kill(pid, syscall.SIGTERM)
+		terminate(pid)
 		return streamerInfo{}, false, fmt.Errorf("the streamer was not ready within %s; see %s", startWait, paths.Log)
 	case <-ctx.Done():
 		return streamerInfo{}, false, ctx.Err()
@@ -251,7 +249,7 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 	if err == nil || d.noStart {
 		return c, err
 	}
-	if !errors.Is(err, syscall.ENOENT) && !errors.Is(err, syscall.ECONNREFUSED) {
+	if !noStreamerListens(err) {
 		return nil, err
 	}
 	d.mu.Lock()

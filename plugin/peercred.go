@@ -1,3 +1,5 @@
+//go:build !windows
+
 package plugin
 
 import (
@@ -5,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"syscall"
 )
 
 // checkPeer refuses a streamer socket served by anyone but the current
@@ -21,30 +22,6 @@ func checkPeer(c net.Conn, socket string) error {
 		return &unsafePathError{socket, fmt.Sprintf("it is served by uid %d, not by you (uid %d) or root", uid, own)}
 	}
 	return nil
-}
-
-// peerUID is the uid of the process at the other end of a Unix socket
-// (SO_PEERCRED: the one that called listen).
-func peerUID(c net.Conn) (uint32, error) {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return 0, fmt.Errorf("not a Unix socket connection")
-	}
-	raw, err := uc.SyscallConn()
-	if err != nil {
-		return 0, err
-	}
-	var cred *syscall.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return 0, err
-	}
-	if credErr != nil {
-		return 0, credErr
-	}
-	return cred.Uid, nil
 }
 
 // dialChecked dials a streamer's socket and checks its peer.

@@ -84,6 +84,9 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 	if opts.history < 0 || opts.history > 24*time.Hour {
 		return usageError(fmt.Errorf("invalid --history %s: use a duration from 0 (none) to 24h", opts.history))
 	}
+	if opts.statsSource == "cgroup" && !cgroupStatsSupported {
+		return usageError(errCgroupLinuxOnly)
+	}
 	if opts.maxConns < 1 {
 		return usageError(fmt.Errorf("invalid --max-connections %d: use 1 or more", opts.maxConns))
 	}
@@ -227,7 +230,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	src := source.New(source.Config{
 		Client: dockerCli.Client(),
 		Sink:   h,
-		Stats:  source.StatsMode(opts.statsSource),
+		Stats:  source.StatsMode(statsModeHere(opts.statsSource)),
 		Logf:   logger.Printf,
 	})
 	srcDone := make(chan struct{})

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"sync"
-	"syscall"
 )
 
 // serveLogMax is the size at which a detached streamer's serve.log is
@@ -49,8 +48,7 @@ func (l *rotatingLog) open() error {
 		return err
 	}
 	if l.followStdio {
-		_ = syscall.Dup3(int(f.Fd()), 1, 0)
-		_ = syscall.Dup3(int(f.Fd()), 2, 0)
+		redirectStdio(f)
 	}
 	if l.f != nil {
 		l.f.Close()

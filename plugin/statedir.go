@@ -12,9 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -48,7 +45,7 @@ func streamerKey(contextName, endpoint string) string {
 func pathsForDir(dir string) streamerPaths {
 	return streamerPaths{
 		Dir:    dir,
-		Socket: filepath.Join(dir, "live.sock"),
+		Socket: socketIn(dir),
 		Token:  filepath.Join(dir, "token"),
 		Lock:   filepath.Join(dir, "lock"),
 		Info:   filepath.Join(dir, "info.json"),
@@ -81,7 +78,7 @@ func (p streamerPaths) ensureDir() error {
 	}
 	// Only our own folder is tightened: live/ may have been opened up on
 	// purpose (to let another user into one of its folders, say).
-	return os.Chmod(p.Dir, 0o700)
+	return makePrivate(p.Dir)
 }
 
 // unsafePathError names a state path we refuse to use and why, in one line.
@@ -110,32 +107,14 @@ func checkPrivateDir(dir string) error {
 	if err := checkOwner(dir, st); err != nil {
 		return err
 	}
-	if st.Mode().Perm()&0o022 != 0 {
-		return &unsafePathError{dir, fmt.Sprintf("group or others may write to it (mode %04o; chmod go-w it)", st.Mode().Perm())}
-	}
-	return nil
-}
-
-// checkOwner refuses what another user owns.
-func checkOwner(path string, st fs.FileInfo) error {
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return nil
-	}
-	if uid := os.Getuid(); int(sys.Uid) != uid {
-		return &unsafePathError{path, fmt.Sprintf("it is owned by uid %d, not by you (uid %d)", sys.Uid, uid)}
-	}
-	return nil
+	return checkWriters(dir, st)
 }
 
 // openPrivate opens a file in the state folder without following a
 // symbolic link, and checks that it is a regular file of ours: another user
 // must not make us read, chmod or append to a file of their choosing.
 func openPrivate(path string, flag int) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, &unsafePathError{path, "it is a symbolic link (remove it)"}
-	}
+	f, err := openNoFollow(path, flag)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +187,7 @@ func writeFile0600(path string, data []byte) error {
 		_, _ = rand.Read(suffix[:])
 		tmp = fmt.Sprintf("%s.tmp.%d.%s", path, os.Getpid(), hex.EncodeToString(suffix[:]))
 		var err error
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|noFollow, 0o600)
 		if err == nil {
 			break
 		}
@@ -243,26 +222,14 @@ func lockFile(path string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockNoWait(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, errLocked
-		}
 		return nil, err
 	}
 	return f, nil
 }
 
 var errLocked = errors.New("locked")
-
-// processAlive reports whether pid exists (signal 0 checks without sending).
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
 
 // listStreamerDirs returns every state folder under the root.
 func listStreamerDirs() ([]streamerPaths, error) {
@@ -280,20 +247,6 @@ func listStreamerDirs() ([]streamerPaths, error) {
 		}
 	}
 	return out, nil
-}
-
-// isZombie reports a process that has exited but was not reaped yet (a
-// detached streamer's parent may be gone only later).
-func isZombie(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(data)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] == 'Z'
-	}
-	return false
 }
 
 // verifiedStreamer reads paths' info.json and reports whether its PID is
@@ -339,36 +292,4 @@ func removeStaleInfo(paths streamerPaths) {
 	}
 	defer lock.Close()
 	_ = os.Remove(paths.Info)
-}
-
-// holdsLock reports whether process pid holds the flock on path, from
-// /proc/locks, whose lines read
-// "1: FLOCK  ADVISORY  WRITE 2217 08:01:1234567 0 EOF" (device in hex,
-// inode in decimal).
-func holdsLock(pid int, path string) bool {
-	st, err := os.Lstat(path)
-	if err != nil || !st.Mode().IsRegular() {
-		return false
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok {
-		return false
-	}
-	major := (sys.Dev>>8)&0xfff | (sys.Dev>>32)&^0xfff
-	minor := sys.Dev&0xff | (sys.Dev>>12)&^0xff
-	want := fmt.Sprintf("%02x:%02x:%d", major, minor, sys.Ino)
-	data, err := os.ReadFile("/proc/locks")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 6 || f[1] != "FLOCK" { // "->" marks a waiter, not a holder
-			continue
-		}
-		if f[4] == strconv.Itoa(pid) && f[5] == want {
-			return true
-		}
-	}
-	return false
 }

@@ -70,7 +70,7 @@ func listStreamers(ctx context.Context) ([]statusRow, error) {
 			info.Engine, _ = eng["state"].(string)
 		}
 		if srcs, ok := health["stats_sources"].(map[string]any); ok {
-			info.StatsSource = describeSources(info.StatsSource, srcs)
+			info.StatsSource = describeSources(info.StatsSource, srcs) + statsSourceNote()
 		}
 		out = append(out, statusRow{streamerInfo: info, State: streamerRunning})
 	}

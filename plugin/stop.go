@@ -3,7 +3,6 @@ package plugin
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -60,22 +59,4 @@ func runStop(ctx context.Context, dockerCli command.Cli, opts stopOptions) error
 		fmt.Fprintf(dockerCli.Out(), "no streamer runs for context %q\n", dockerCli.CurrentContext())
 	}
 	return nil
-}
-
-func stopProcess(ctx context.Context, pid int) error {
-	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(stopWait)
-	for time.Now().Before(deadline) {
-		if !processAlive(pid) || isZombie(pid) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond): // poll interval for the exit
-		}
-	}
-	return syscall.Kill(pid, syscall.SIGKILL)
 }

@@ -412,8 +412,9 @@ var bufPool = sync.Pool{New: func() any {
 }}
 
 // Read fills dst from the container's counters, as the Engine fills a stats
-// record: Read, CPUStats (total and, on v1, per-CPU usage; system_cpu_usage
-// and online_cpus from sys), MemoryStats (usage, limit capped at the host's
+// record: Read, CPUStats (total and, on v1, per-CPU usage; online_cpus
+// from sys, and system_cpu_usage as sys's advanced to the moment the CPU
+// counter was read, see readCPU), MemoryStats (usage, limit capped at the host's
 // memory as the Engine does, and the Engine's memory.stat keys),
 // BlkioStats.IoServiceBytesRecursive, PidsStats.Current and Networks (the
 // interfaces of the init process's network namespace but lo and the
@@ -453,9 +454,9 @@ func (t *Target) Read(dst *container.StatsResponse, sys *System) error {
 	case !t.open:
 		err = errClosed
 	case t.v2:
-		err = t.readV2(dst, bp)
+		err = t.readV2(dst, sys, bp)
 	default:
-		err = t.readV1(dst, bp)
+		err = t.readV1(dst, sys, bp)
 	}
 	if err == nil {
 		err = t.readMemory(dst, sys, bp)
@@ -481,12 +482,34 @@ func (t *Target) read(f int, bp *[]byte) ([]byte, error) {
 	return b, nil
 }
 
+// readCPU reads the container's CPU counter and sets dst's
+// system_cpu_usage to the system's CPU time at that same moment: sys's
+// /proc/stat total plus the online CPUs' time since sys was read. A pass
+// reads /proc/stat once and then one container after another; under load a
+// container's read comes tens of milliseconds after it, by a different
+// amount each pass, and a usage delta over a system delta from other
+// moments is off by that difference (a --cpus 0.5 container read 56 %
+// with a 120 ms skew). Taken here, both deltas span the same interval
+// however slow the pass is, and with no skew (a quiet host) the figure is
+// the Engine's, from the same /proc/stat.
+func (t *Target) readCPU(dst *container.StatsResponse, sys *System, bp *[]byte) ([]byte, error) {
+	if sys == nil || sys.clock == nil {
+		return t.read(fCPU, bp)
+	}
+	before := sys.clock()
+	b, err := t.read(fCPU, bp)
+	if err == nil {
+		dst.CPUStats.SystemUsage = sys.usageAt(midpoint(before, sys.clock()))
+	}
+	return b, err
+}
+
 func (t *Target) badFile(f int, what string) error {
 	return fmt.Errorf("cgroup: %s: %s", t.files[f], what)
 }
 
-func (t *Target) readV1(dst *container.StatsResponse, bp *[]byte) error {
-	b, err := t.read(fCPU, bp)
+func (t *Target) readV1(dst *container.StatsResponse, sys *System, bp *[]byte) error {
+	b, err := t.readCPU(dst, sys, bp)
 	if err != nil {
 		return err
 	}
@@ -574,8 +597,8 @@ func parseDev(b []byte) (major, minor uint64, ok bool) {
 	return 0, 0, false
 }
 
-func (t *Target) readV2(dst *container.StatsResponse, bp *[]byte) error {
-	b, err := t.read(fCPU, bp)
+func (t *Target) readV2(dst *container.StatsResponse, sys *System, bp *[]byte) error {
+	b, err := t.readCPU(dst, sys, bp)
 	if err != nil {
 		return err
 	}

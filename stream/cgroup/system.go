@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"time"
 )
 
 // System is what a pass reads once for all containers, as the Engine's
@@ -20,6 +21,37 @@ type System struct {
 	// MemTotal is /proc/meminfo's MemTotal in bytes: the Engine reports it
 	// as the limit of a container without one.
 	MemTotal uint64
+
+	// clock is the monotonic clock the pass runs on; at is its reading when
+	// /proc/stat was read. Target.Read takes the clock again around each
+	// container's CPU counter read, so the skew between the two reads can
+	// be accounted for however slow the pass is.
+	clock func() time.Duration
+	at    time.Duration
+}
+
+// monotonicEpoch anchors monotonicNow: time.Since uses the monotonic
+// reading, which wall-clock steps do not move.
+var monotonicEpoch = time.Now()
+
+func monotonicNow() time.Duration { return time.Since(monotonicEpoch) }
+
+// usageAt is the system's CPU time at moment m of its clock: CPUUsage, read
+// at s.at, plus every online CPU's time since (or minus it before). The
+// span is the skew within one pass, milliseconds, so steal time and the
+// ticks' rounding within it are negligible.
+func (s *System) usageAt(m time.Duration) uint64 {
+	u := int64(s.CPUUsage) + int64(m-s.at)*int64(s.OnlineCPUs)
+	if u <= 0 {
+		return s.CPUUsage
+	}
+	return uint64(u)
+}
+
+// midpoint is the moment a read taken between two clock readings is
+// credited to: off by at most half the read's duration either way.
+func midpoint(before, after time.Duration) time.Duration {
+	return before + (after-before)/2
 }
 
 const nsPerTick = 1e9 / 100
@@ -27,6 +59,12 @@ const nsPerTick = 1e9 / 100
 // ReadSystem reads /proc/stat and /proc/meminfo under procRoot ("" for
 // /proc).
 func ReadSystem(procRoot string) (*System, error) {
+	return readSystem(procRoot, monotonicNow)
+}
+
+// readSystem is ReadSystem on the given monotonic clock (tests pass a fake
+// one).
+func readSystem(procRoot string, clock func() time.Duration) (*System, error) {
 	if !supported {
 		return nil, errUnsupported
 	}
@@ -35,10 +73,12 @@ func ReadSystem(procRoot string) (*System, error) {
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	s := &System{}
+	s := &System{clock: clock}
 
 	statPath := cpath(filepath.Join(procRoot, "stat"))
+	before := clock()
 	b, err := readPrefix(statPath, bp, pastCPULines)
+	s.at = midpoint(before, clock())
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %s: %w", pathOf(statPath), err)
 	}

@@ -1,3 +1,5 @@
+//go:build !windows
+
 package server
 
 import (
@@ -7,12 +9,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/docker-live/docker-live/internal/peercred"
 )
 
 // ListenUnix creates the socket at path, in a folder it makes 0700, with the
 // socket itself 0600, and returns a listener that drops connections from
-// any other uid (checked with SO_PEERCRED) before any byte is read.
+// any other uid (checked with SO_PEERCRED on Linux, LOCAL_PEERCRED on
+// macOS: see peerUID) before any byte is read.
 // A stale socket file at path is replaced; the caller must hold the
 // streamer's lock, so it can be no live one's.
 func ListenUnix(path string, logf func(string, ...any)) (net.Listener, error) {
@@ -37,52 +41,17 @@ func ListenUnix(path string, logf func(string, ...any)) (net.Listener, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &peerListener{Listener: l, uid: uint32(os.Getuid()), logf: logf}, nil
+	return &peerListener{Listener: l, want: uidName(uint32(os.Getuid())), peerOf: peerName, logf: logf}, nil
 }
 
-type peerListener struct {
-	net.Listener
-	uid  uint32
-	logf func(string, ...any)
-}
-
-func (l *peerListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		uid, err := peerUID(c)
-		if err == nil && uid == l.uid {
-			return c, nil
-		}
-		if err != nil {
-			l.logf("refused a connection: cannot read its peer credentials: %v", err)
-		} else {
-			l.logf("refused a connection from uid %d: only uid %d may connect", uid, l.uid)
-		}
-		c.Close()
-	}
-}
-
-func peerUID(c net.Conn) (uint32, error) {
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return 0, fmt.Errorf("not a unix connection")
-	}
-	raw, err := uc.SyscallConn()
+// peerName names the user at the other end of c by uid (SO_PEERCRED on
+// Linux, LOCAL_PEERCRED on macOS: the one that called connect).
+func peerName(c net.Conn) (string, error) {
+	uid, err := peercred.UID(c)
 	if err != nil {
-		return 0, err
+		return "", err
 	}
-	var cred *syscall.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
-	}); err != nil {
-		return 0, err
-	}
-	if credErr != nil {
-		return 0, credErr
-	}
-	return cred.Uid, nil
+	return uidName(uid), nil
 }
+
+func uidName(uid uint32) string { return fmt.Sprintf("uid %d", uid) }
