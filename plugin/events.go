@@ -17,6 +17,7 @@ import (
 	"github.com/docker-live/docker-live/output"
 	"github.com/docker-live/docker-live/stream"
 	"github.com/docker-live/docker-live/stream/liveclient"
+	"github.com/docker-live/docker-live/stream/source"
 )
 
 type eventsOptions struct {
@@ -36,35 +37,58 @@ func newEventsCommand(dockerCli command.Cli) *cobra.Command {
 			return runEvents(cmd.Context(), dockerCli, opts)
 		},
 	}
+	addEventsFlags(cmd, &opts)
+	return cmd
+}
+
+// addEventsFlags binds events' flags to opts.
+func addEventsFlags(cmd *cobra.Command, opts *eventsOptions) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "Filter events (type, event, container, image, label, network, volume, daemon, ...)")
 	f.StringVar(&opts.since, "since", "", "Show events created since timestamp (as docker events)")
 	f.StringVar(&opts.until, "until", "", "Stream events until this timestamp (as docker events)")
 	f.StringVar(&opts.format, "format", "", `Format: "json" (as docker events --format json) or a Go template`)
-	return cmd
 }
 
-func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
-	format, err := output.ParseEventsFormat(opts.format)
-	if err != nil {
-		return usageError(err)
+// eventsRequest is events' options checked and parsed, with the command's
+// start time: --since and --until durations count back from it.
+type eventsRequest struct {
+	format       output.EventsFormat
+	filters      filterSet
+	since, until time.Time // zero when not given
+	start        time.Time
+}
+
+// parseEventsOptions checks opts as of now; its errors are usage errors
+// (exit 125).
+func parseEventsOptions(opts eventsOptions, now time.Time) (eventsRequest, error) {
+	req := eventsRequest{start: now}
+	var err error
+	if req.format, err = output.ParseEventsFormat(opts.format); err != nil {
+		return req, usageError(err)
 	}
-	filters, err := parseFilters(opts.filters, eventFilterKeys)
-	if err != nil {
-		return usageError(err)
+	if req.filters, err = parseFilters(opts.filters, eventFilterKeys); err != nil {
+		return req, usageError(err)
 	}
-	now := time.Now()
-	var since, until time.Time
 	if opts.since != "" {
-		if since, err = parseEventTime(opts.since, now); err != nil {
-			return usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
+		if req.since, err = parseEventTime(opts.since, now); err != nil {
+			return req, usageError(fmt.Errorf("invalid --since %q: %v", opts.since, err))
 		}
 	}
 	if opts.until != "" {
-		if until, err = parseEventTime(opts.until, now); err != nil {
-			return usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
+		if req.until, err = parseEventTime(opts.until, now); err != nil {
+			return req, usageError(fmt.Errorf("invalid --until %q: %v", opts.until, err))
 		}
 	}
+	return req, nil
+}
+
+func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) error {
+	req, err := parseEventsOptions(opts, time.Now())
+	if err != nil {
+		return err
+	}
+	format := req.format
 	// Ctrl-C ends the command with 130 (SIGTERM 143), as docker events.
 	ctx, stop := withInterrupt(ctx)
 	defer stop()
@@ -79,10 +103,10 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 		Out:     dockerCli.Out(),
 		Err:     errOut,
 		Format:  format,
-		Filters: filters,
-		Since:   since,
-		Until:   until,
-		Start:   now,
+		Filters: req.filters,
+		Since:   req.since,
+		Until:   req.until,
+		Start:   req.start,
 	})
 	if errors.Is(err, errClosedPipe) {
 		return nil
@@ -128,7 +152,7 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 	if cfg.Start.IsZero() {
 		cfg.Start = cfg.Now()
 	}
-	p := &eventPrinter{out: cfg.Out, errOut: cfg.Err, now: cfg.Now, format: cfg.Format, filters: cfg.Filters, until: cfg.Until, seen: map[eventKey]bool{}}
+	p := &eventPrinter{out: cfg.Out, errOut: cfg.Err, now: cfg.Now, format: cfg.Format, filters: cfg.Filters, until: cfg.Until, seen: map[source.EventID]bool{}}
 
 	// A window wholly in the past is a plain Engine query, as docker events.
 	if !cfg.Until.IsZero() && !cfg.Until.After(cfg.Now()) {
@@ -222,13 +246,6 @@ func engineSendsLegacyEventFields(ctx context.Context, dockerCli command.Cli) bo
 	return major == 1 && minor < 52
 }
 
-type eventKey struct {
-	timeNano int64
-	typ      events.Type
-	action   events.Action
-	actor    string
-}
-
 // eventPrinter prints each event once, whichever path brings it: the
 // streamer, the Engine's buffer when a stream starts, or the direct
 // fallback.
@@ -242,7 +259,7 @@ type eventPrinter struct {
 
 	mu     sync.Mutex
 	buf    []byte
-	seen   map[eventKey]bool
+	seen   map[source.EventID]bool
 	last   int64     // timeNano of the newest event printed (or skipped by the filters)
 	start  time.Time // the oldest event to print
 	pruned int64
@@ -296,7 +313,7 @@ func (p *eventPrinter) print(ev events.Message) error {
 	if !p.until.IsZero() && ev.TimeNano > p.until.UnixNano() {
 		return nil
 	}
-	k := eventKey{ev.TimeNano, ev.Type, ev.Action, ev.Actor.ID}
+	k := source.IdentifyEvent(ev)
 	if p.seen[k] {
 		return nil
 	}
@@ -306,7 +323,7 @@ func (p *eventPrinter) print(ev events.Message) error {
 	}
 	if p.last-p.pruned > dedupWindow {
 		for key := range p.seen {
-			if key.timeNano < p.last-dedupWindow {
+			if key.TimeNano < p.last-dedupWindow {
 				delete(p.seen, key)
 			}
 		}
@@ -378,9 +395,9 @@ func (b bufferUse) lost(newest int64) bool {
 // replay prints the Engine's events from since to until, both included.
 func (p *eventPrinter) replay(ctx context.Context, engine engineEvents, since, until time.Time) (bufferUse, error) {
 	var use bufferUse
-	opts := client.EventsListOptions{Until: unixNanoString(until)}
+	opts := client.EventsListOptions{Until: source.EngineTimestamp(until)}
 	if !since.IsZero() {
-		opts.Since = unixNanoString(since)
+		opts.Since = source.EngineTimestamp(since)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -413,7 +430,7 @@ func (p *eventPrinter) replay(ctx context.Context, engine engineEvents, since, u
 func (p *eventPrinter) direct(ctx context.Context, engine engineEvents, notice func(stream.EngineStatus)) error {
 	for ctx.Err() == nil {
 		newest := p.newest()
-		opts := client.EventsListOptions{Since: unixNanoString(p.resumeFrom())}
+		opts := client.EventsListOptions{Since: source.EngineTimestamp(p.resumeFrom())}
 		sctx, cancel := context.WithCancel(ctx)
 		res := engine.Events(sctx, opts)
 		// Events stamped before this moment come from the Engine's buffer.

@@ -109,13 +109,3 @@ func parseUnixSeconds(value string) (sec, nsec int64, err error) {
 	nsec = int64(float64(nsec) * math.Pow(10, float64(9-len(frac))))
 	return sec, nsec, nil
 }
-
-// unixNanoString is the Engine's since/until form of t: seconds and
-// nanoseconds. No event is older than the Unix epoch, and the Docker client
-// refuses a negative timestamp, so earlier times become the epoch.
-func unixNanoString(t time.Time) string {
-	if t.Unix() < 0 {
-		return "0.000000000"
-	}
-	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
-}

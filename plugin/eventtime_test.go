@@ -70,18 +70,3 @@ func TestParseEventTimeRefuses(t *testing.T) {
 		}
 	}
 }
-
-func TestUnixNanoString(t *testing.T) {
-	for _, c := range []struct {
-		in   time.Time
-		want string
-	}{
-		{time.Unix(0, 0), "0.000000000"},
-		{time.Unix(1700000000, 5), "1700000000.000000005"},
-		{time.Unix(-10, 0), "0.000000000"}, // no event is older; the Docker client refuses negatives
-	} {
-		if got := unixNanoString(c.in); got != c.want {
-			t.Errorf("unixNanoString(%v) = %q, want %q", c.in, got, c.want)
-		}
-	}
-}

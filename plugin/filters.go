@@ -36,11 +36,12 @@ var watchFilterKeys = []string{"name", "id", "label", "status", "health", "ances
 var validStatus = []string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 var validHealth = []string{"starting", "healthy", "unhealthy", "none"}
 
-// watchFilters are watch's parsed --filter flags, with the name patterns
-// compiled once.
+// watchFilters are watch's parsed --filter flags. The keys the protocol
+// shares (name, id, label, project) are prepared once as the streamer's own
+// stream.ContainerMatcher, so the CLI and a protocol client mean the same.
 type watchFilters struct {
 	filterSet
-	names stream.NameMatcher
+	containers *stream.ContainerMatcher
 }
 
 func parseWatchFilters(flags []string) (watchFilters, error) {
@@ -58,39 +59,34 @@ func parseWatchFilters(flags []string) (watchFilters, error) {
 			return watchFilters{}, fmt.Errorf("invalid --filter health=%s: use one of %s", v, strings.Join(validHealth, ", "))
 		}
 	}
-	names, err := stream.CompileNames(fs["name"])
+	containers, err := stream.NewContainerMatcher(fs.containerFilter())
 	if err != nil {
 		return watchFilters{}, fmt.Errorf("invalid --filter name: %v", err)
 	}
-	return watchFilters{filterSet: fs, names: names}, nil
+	return watchFilters{filterSet: fs, containers: containers}, nil
+}
+
+// containerFilter is the part of fs the protocol's filter expresses.
+func (fs filterSet) containerFilter() stream.ContainerFilter {
+	return stream.ContainerFilter{Names: fs["name"], IDs: fs["id"], Labels: fs["label"], Projects: fs["project"]}
 }
 
 // statuses returns the states a status filter names (nil without one).
 func (wf watchFilters) statuses() []string { return wf.filterSet["status"] }
 
-// matchContainer applies docker ps' semantics: name is a regular
-// expression (stream.NameMatcher, the protocol's meaning too), id a prefix,
-// label key or key=value, ancestor the image name (with or without tag) or
-// an image id prefix.
+// matchContainer applies docker ps' semantics: name, id, label and project
+// as the protocol's filter (stream.ContainerMatcher: name a regular
+// expression, id a prefix, every label key or key=value); status and health
+// the state; ancestor the image name (with or without tag).
 func (wf watchFilters) matchContainer(c *stream.Container) bool {
-	fs := wf.filterSet
-	if !wf.names.Match(c.Name) {
+	if !wf.containers.Match(c) {
 		return false
 	}
-	for _, v := range fs["label"] {
-		// Labels narrow: every label filter must match, as in docker ps.
-		if !matchLabel(c.Labels, v) {
-			return false
-		}
-	}
-	for key, values := range fs {
-		if key == "label" || key == "name" {
-			continue
-		}
+	for key, values := range wf.filterSet {
 		ok := slices.ContainsFunc(values, func(v string) bool {
 			switch key {
-			case "id":
-				return strings.HasPrefix(c.ID, v)
+			case "name", "id", "label", "project":
+				return true // wf.containers
 			case "status":
 				return c.State == v
 			case "health":
@@ -100,8 +96,6 @@ func (wf watchFilters) matchContainer(c *stream.Container) bool {
 				return c.Health == v
 			case "ancestor":
 				return c.Image == v || strings.HasPrefix(c.Image, v+":") || strings.HasPrefix(c.Image, v+"@")
-			case "project":
-				return c.Project == v
 			}
 			return false
 		})

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -218,6 +219,13 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		defer close(hubDone)
 		h.Run(hubStop)
 	}()
+	// Every return stops the hub and waits for it and the source, the early
+	// error returns below too; the orderly path does it itself first.
+	stopHub := sync.OnceFunc(func() {
+		close(hubStop)
+		<-hubDone
+	})
+	defer stopHub()
 
 	src := source.New(source.Config{
 		Client: dockerCli.Client(),
@@ -229,6 +237,10 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	go func() {
 		defer close(srcDone)
 		_ = src.Run(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-srcDone
 	}()
 
 	srv := server.New(server.Config{
@@ -255,6 +267,11 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		info.TokenFile = paths.Token
 	}
 	srv.SetHealth(func() any { return healthBody(h, srv, info, src) })
+	shutdownServer := sync.OnceFunc(func() {
+		shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 2*time.Second)
+		srv.Shutdown(shutdownCtx)
+		cancelShutdown()
+	})
 
 	// Ready means watching: the Engine subscription is open and the first
 	// list is in, so a client that connects misses nothing; the socket
@@ -273,6 +290,13 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.ServeUnix(ul) }()
+	defer func() {
+		// After an early error return: no socket or info.json is left
+		// naming a streamer that is gone.
+		os.Remove(paths.Info)
+		os.Remove(paths.Socket)
+		shutdownServer()
+	}()
 	if opts.listen != "" {
 		tl, err := net.Listen("tcp", opts.listen)
 		if err != nil {
@@ -311,11 +335,8 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 	// find a dying one.
 	os.Remove(paths.Info)
 	os.Remove(paths.Socket)
-	close(hubStop)
-	<-hubDone
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 2*time.Second)
-	srv.Shutdown(shutdownCtx)
-	cancelShutdown()
+	stopHub()
+	shutdownServer()
 	<-srcDone
 	return runErr
 }

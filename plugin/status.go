@@ -1,19 +1,15 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/templates"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-live/docker-live/output"
 )
 
 type statusOptions struct {
@@ -97,81 +93,35 @@ func describeSources(requested string, counts map[string]any) string {
 }
 
 func runStatus(ctx context.Context, dockerCli command.Cli, opts statusOptions) error {
-	var tmpl *template.Template
-	if opts.format != "table" && opts.format != "json" {
-		t, err := parseInfoTemplate(opts.format, statusRow{})
-		if err != nil {
-			return usageError(err)
-		}
-		tmpl = t
+	format, err := output.ParseInfoFormat(opts.format, "table", statusRow{})
+	if err != nil {
+		return usageError(err)
 	}
 	list, err := listStreamers(ctx)
 	if err != nil {
 		return err
 	}
-	out := dockerCli.Out()
-	switch {
-	case tmpl != nil:
+	return writeStatus(dockerCli.Out(), format, list, time.Now())
+}
+
+// writeStatus renders the streamers as format asks, uptimes as of now.
+func writeStatus(w io.Writer, format output.InfoFormat, list []statusRow, now time.Time) error {
+	if !format.IsText() {
 		for _, row := range list {
-			if err := executeLine(out, tmpl, row); err != nil {
-				return err
-			}
-		}
-		return nil
-	case opts.format == "json":
-		enc := json.NewEncoder(out)
-		for _, row := range list {
-			if err := enc.Encode(row); err != nil {
+			if err := format.Write(w, row); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	now := time.Now()
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "CONTEXT\tSTATE\tPID\tUPTIME\tCLIENTS\tCONTAINERS\tENGINE\tSTATS SOURCE\tLISTEN\tENDPOINT\tSOCKET")
+	lines := make([]output.StreamerLine, 0, len(list))
 	for _, row := range list {
-		if row.State == streamerNotResponding {
-			fmt.Fprintf(w, "%s\t%s\t%d\t%s\t--\t--\t--\t--\t%s\t%s\t%s\n", row.Context, row.State, row.PID,
-				now.Sub(row.Started).Round(time.Second), orDashes(row.Listen), row.Endpoint, row.Socket)
-			continue
-		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", row.Context, row.State, row.PID,
-			now.Sub(row.Started).Round(time.Second), row.Clients, row.Containers, row.Engine, row.StatsSource,
-			orDashes(row.Listen), row.Endpoint, row.Socket)
+		lines = append(lines, output.StreamerLine{
+			Context: row.Context, State: row.State, Responding: row.State != streamerNotResponding,
+			PID: row.PID, Started: row.Started, Clients: row.Clients, Containers: row.Containers,
+			Engine: row.Engine, StatsSource: row.StatsSource, Listen: row.Listen,
+			Endpoint: row.Endpoint, Socket: row.Socket,
+		})
 	}
-	return w.Flush()
-}
-
-func orDashes(s string) string {
-	if s == "" {
-		return "--"
-	}
-	return s
-}
-
-// parseInfoTemplate parses a --format Go template as docker does (its
-// functions, \t and \n escapes) and tries it on sample so that a misspelt
-// field fails at once, in one line.
-func parseInfoTemplate(format string, sample any) (*template.Template, error) {
-	text := strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(format)
-	t, err := templates.Parse(text)
-	if err == nil {
-		err = t.Execute(io.Discard, sample)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("invalid --format template: %s", strings.Join(strings.Fields(strings.TrimPrefix(err.Error(), "template: ")), " "))
-	}
-	return t, nil
-}
-
-// executeLine writes one template result and a newline.
-func executeLine(w io.Writer, t *template.Template, data any) error {
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return fmt.Errorf("template: %s", strings.Join(strings.Fields(err.Error()), " "))
-	}
-	buf.WriteByte('\n')
-	_, err := w.Write(buf.Bytes())
-	return err
+	return output.WriteStatusTable(w, lines, now)
 }

@@ -2,30 +2,18 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
-	"text/template"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
+
+	"github.com/docker-live/docker-live/output"
 )
 
 type versionOptions struct {
 	format string
-}
-
-// versionInfo is what `docker live version --format json` prints.
-type versionInfo struct {
-	Version       string `json:"version"`
-	Commit        string `json:"commit"`
-	GoVersion     string `json:"go_version"`
-	Context       string `json:"context"`
-	Endpoint      string `json:"endpoint"`
-	EngineVersion string `json:"engine_version,omitempty"`
-	APIVersion    string `json:"api_version,omitempty"`
-	EngineError   string `json:"engine_error,omitempty"`
 }
 
 func newVersionCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
@@ -43,15 +31,11 @@ func newVersionCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 }
 
 func runVersion(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts versionOptions) error {
-	var tmpl *template.Template
-	if opts.format != "" && opts.format != "json" {
-		t, err := parseInfoTemplate(opts.format, versionInfo{})
-		if err != nil {
-			return usageError(err)
-		}
-		tmpl = t
+	format, err := output.ParseInfoFormat(opts.format, "", output.VersionInfo{})
+	if err != nil {
+		return usageError(err)
 	}
-	info := versionInfo{
+	info := output.VersionInfo{
 		Version:   build.Version,
 		Commit:    build.Commit,
 		GoVersion: runtime.Version(),
@@ -67,24 +51,13 @@ func runVersion(ctx context.Context, dockerCli command.Cli, build BuildInfo, opt
 		// actually spoken, not the newest the client knows.
 		info.APIVersion = dockerCli.Client().ClientVersion()
 	}
-	out := dockerCli.Out()
-	if tmpl != nil {
-		if err := executeLine(out, tmpl, info); err != nil {
-			return err
-		}
-	} else if opts.format == "json" {
-		enc := json.NewEncoder(out)
-		if err := enc.Encode(info); err != nil {
-			return err
-		}
+	if format.IsText() {
+		err = output.WriteVersionText(dockerCli.Out(), info)
 	} else {
-		fmt.Fprintf(out, "Plugin:\n Version:\t%s\n Commit:\t%s\n Go version:\t%s\n", info.Version, info.Commit, info.GoVersion)
-		fmt.Fprintf(out, "Context:\n Name:\t\t%s\n Endpoint:\t%s\n", info.Context, info.Endpoint)
-		if info.EngineError != "" {
-			fmt.Fprintf(out, "Engine:\n Error:\t\t%s\n", info.EngineError)
-		} else {
-			fmt.Fprintf(out, "Engine:\n Version:\t%s\n API version:\t%s (negotiated)\n", info.EngineVersion, info.APIVersion)
-		}
+		err = format.Write(dockerCli.Out(), info)
+	}
+	if err != nil {
+		return err
 	}
 	if info.EngineError != "" {
 		return fmt.Errorf("cannot reach the Docker Engine: %s", info.EngineError)

@@ -57,6 +57,12 @@ func newWatchCommand(dockerCli command.Cli) *cobra.Command {
 			return runWatch(cmd.Context(), dockerCli, opts)
 		},
 	}
+	addWatchFlags(cmd, &opts)
+	return cmd
+}
+
+// addWatchFlags binds watch's flags to opts.
+func addWatchFlags(cmd *cobra.Command, opts *watchOptions) {
 	f := cmd.Flags()
 	f.BoolVarP(&opts.all, "all", "a", false, "Show all containers (default shows running and paused)")
 	f.StringArrayVarP(&opts.filters, "filter", "f", nil, "Filter containers (name, id, label, status, health, ancestor, project)")
@@ -66,7 +72,6 @@ func newWatchCommand(dockerCli command.Cli) *cobra.Command {
 	f.StringVar(&opts.format, "format", "", `Format: "table", "table TEMPLATE", "json" (NDJSON) or a Go template`)
 	f.DurationVar(&opts.interval, "interval", time.Second, "Stats refresh and polling interval (at least 1s)")
 	f.BoolVar(&opts.poll, "poll", false, "Skip the streamer and poll the Docker API directly")
-	return cmd
 }
 
 // watchView is what one run of watch needs to render: the parsed options.
@@ -80,22 +85,31 @@ type watchView struct {
 	engineNotices func(stream.EngineStatus)
 }
 
-func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
+// newWatchView checks opts and parses what rendering needs; its errors are
+// usage errors (exit 125).
+func newWatchView(opts watchOptions, contextName string) (*watchView, error) {
 	format, err := output.ParseWatchFormat(opts.format)
 	if err != nil {
-		return usageError(err)
+		return nil, usageError(err)
 	}
 	filters, err := parseWatchFilters(opts.filters)
 	if err != nil {
-		return usageError(err)
+		return nil, usageError(err)
 	}
 	if !slices.Contains(sortKeys, opts.sort) {
-		return usageError(fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", ")))
+		return nil, usageError(fmt.Errorf("invalid --sort %q: use one of %s", opts.sort, strings.Join(sortKeys, ", ")))
 	}
 	if opts.interval < stream.MinStatsInterval {
-		return usageError(fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval))
+		return nil, usageError(fmt.Errorf("invalid --interval %s: it must be at least %s", opts.interval, stream.MinStatsInterval))
 	}
-	wv := &watchView{opts: opts, format: format, filters: filters, context: dockerCli.CurrentContext()}
+	return &watchView{opts: opts, format: format, filters: filters, context: contextName}, nil
+}
+
+func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
+	wv, err := newWatchView(opts, dockerCli.CurrentContext())
+	if err != nil {
+		return err
+	}
 
 	ctx, stop := withInterrupt(ctx)
 	defer stop()
@@ -103,7 +117,7 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 
 	state := newWatchState()
 	errOut := dockerCli.Err()
-	jsonNotices := format.Kind != output.FormatTable || !dockerCli.Out().IsTerminal()
+	jsonNotices := wv.format.Kind != output.FormatTable || !dockerCli.Out().IsTerminal()
 	if jsonNotices {
 		wv.engineNotices = engineNoticePrinter(errOut)
 	}
@@ -391,7 +405,7 @@ func (wv *watchView) rows(v view) []output.Row {
 		if !c.StartedAt.IsZero() {
 			// Polling lists containers without their start time: keep
 			// the Engine's own text for those rather than "Up 292 years".
-			c.Status = source.StatusText(*c, now)
+			c.Status = stream.StatusText(*c, now)
 		}
 		rows = append(rows, output.NewRow(*c, s))
 	}

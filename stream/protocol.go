@@ -1,9 +1,6 @@
-// Package stream is the streamer core: the Engine-side source, the stats
-// math, the hub that owns state and fans it out, the WebSocket server, and
-// the client (with its polling fallback) that commands use to read it.
-//
 // This file is the wire contract between the streamer and its clients.
 // docs/protocol.md documents it; keep the two in step.
+
 package stream
 
 import (

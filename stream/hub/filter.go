@@ -8,77 +8,29 @@ import (
 )
 
 // filterMatcher is a subscription's container filter, prepared once at
-// subscribe: sets instead of lists, so that matching a container costs a
-// few map lookups however long the filter is. Subscribers with the same
-// filter share one matcher (the hub interns them by key), so a stats batch
-// is filtered and encoded once per distinct filter, not per subscriber.
+// subscribe (stream.ContainerMatcher). Subscribers with the same filter
+// share one matcher (the hub interns them by key), so a stats batch is
+// filtered and encoded once per distinct filter, not per subscriber.
 type filterMatcher struct {
-	key      string
-	refs     int                // subscribers sharing it; guarded by the hub's lock
-	names    stream.NameMatcher // docker ps' regular expressions, compiled once
-	idLens   []int              // the distinct lengths of the ids, each a prefix
-	ids      map[string]bool
-	projects map[string]bool
-	labels   []labelMatch
-}
-
-type labelMatch struct {
-	key, value string
-	hasValue   bool
+	key  string
+	refs int // subscribers sharing it; guarded by the hub's lock
+	*stream.ContainerMatcher
 }
 
 // newFilterMatcher prepares f, which validate accepted; nil for an empty
 // filter, which matches everything.
 func newFilterMatcher(f stream.ContainerFilter) *filterMatcher {
-	if filterIsEmpty(f) {
+	if f.IsEmpty() {
 		return nil
 	}
-	m := &filterMatcher{key: filterKey(f)}
-	m.names, _ = stream.CompileNames(f.Names) // validate checked them
-	if len(f.IDs) > 0 {
-		m.ids = make(map[string]bool, len(f.IDs))
-		for _, id := range f.IDs {
-			m.ids[id] = true
-			if !slices.Contains(m.idLens, len(id)) {
-				m.idLens = append(m.idLens, len(id))
-			}
-		}
-	}
-	if len(f.Projects) > 0 {
-		m.projects = make(map[string]bool, len(f.Projects))
-		for _, p := range f.Projects {
-			m.projects[p] = true
-		}
-	}
-	for _, l := range f.Labels {
-		k, v, hasValue := strings.Cut(l, "=")
-		m.labels = append(m.labels, labelMatch{k, v, hasValue})
-	}
-	return m
+	cm, _ := stream.NewContainerMatcher(f) // validate checked the names
+	return &filterMatcher{key: filterKey(f), ContainerMatcher: cm}
 }
 
-// matches applies the filter as matches does: OR within a list, AND across
-// lists. A nil matcher matches everything.
+// matches says whether c passes the filter. A nil matcher matches
+// everything.
 func (m *filterMatcher) matches(c *stream.Container) bool {
-	if m == nil {
-		return true
-	}
-	if !m.names.Match(c.Name) {
-		return false
-	}
-	if m.ids != nil && !slices.ContainsFunc(m.idLens, func(n int) bool { return n <= len(c.ID) && m.ids[c.ID[:n]] }) {
-		return false
-	}
-	if m.projects != nil && !m.projects[c.Project] {
-		return false
-	}
-	for _, l := range m.labels {
-		got, ok := c.Labels[l.key]
-		if !ok || (l.hasValue && got != l.value) {
-			return false
-		}
-	}
-	return true
+	return m == nil || m.Match(c)
 }
 
 // filterKey identifies a filter whatever the order of its lists. It is

@@ -30,12 +30,12 @@ func (h *Hub) Document(q DocumentQuery) ([]byte, error) {
 	if q.History.Invalid != "" {
 		return nil, badRequest("bad_history", "invalid history %q: use 1, 0 or a duration such as 2m", q.History.Invalid)
 	}
-	filtered := !filterIsEmpty(q.Filter)
+	filter, _ := stream.NewContainerMatcher(q.Filter) // validate checked the names
 	match := func(c *stream.Container) bool {
-		if !q.All && c.State != "running" && c.State != "paused" && c.State != "restarting" {
+		if !q.All && !stream.IsActive(c.State) {
 			return false
 		}
-		return !filtered || matches(q.Filter, c)
+		return filter.Match(c)
 	}
 
 	h.mu.Lock()

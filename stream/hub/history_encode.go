@@ -28,7 +28,7 @@ func (h *Hub) appendHistoryMessage(b []byte, s *Subscriber, from uint32, now tim
 	b = append(b, `","history":`...)
 	var match func(*stream.Container) bool
 	if s != nil && s.filtered {
-		match = func(c *stream.Container) bool { return matches(s.filter, c) }
+		match = s.match.matches
 	}
 	b = h.appendHistoryBody(b, match, from)
 	return append(b, '}')

@@ -187,7 +187,7 @@ func (h *Hub) upsertLocked(c stream.Container) {
 	if old, ok := h.containers[c.ID]; ok && reflect.DeepEqual(*old, c) {
 		return
 	}
-	if c.State != "running" && c.State != "paused" && c.State != "restarting" {
+	if !stream.IsActive(c.State) {
 		h.dropStatsLocked(c.ID)
 	}
 	stored := c

@@ -156,28 +156,6 @@ func (s *Subscriber) wants(e entry) bool {
 	return e.container == nil || s.match.matches(e.container)
 }
 
-// matches applies a ContainerFilter: OR within a list, AND across lists;
-// names are docker ps' regular expressions. filterMatcher is its fast form.
-func matches(f stream.ContainerFilter, c *stream.Container) bool {
-	if names, err := stream.CompileNames(f.Names); err != nil || !names.Match(c.Name) {
-		return false
-	}
-	if len(f.IDs) > 0 && !slices.ContainsFunc(f.IDs, func(p string) bool { return strings.HasPrefix(c.ID, p) }) {
-		return false
-	}
-	if len(f.Projects) > 0 && !slices.Contains(f.Projects, c.Project) {
-		return false
-	}
-	for _, l := range f.Labels {
-		k, v, hasValue := strings.Cut(l, "=")
-		got, ok := c.Labels[k]
-		if !ok || (hasValue && got != v) {
-			return false
-		}
-	}
-	return true
-}
-
 func validate(sub stream.Subscription) (map[string]bool, time.Duration, error) {
 	if sub.Protocol != stream.ProtocolVersion {
 		return nil, 0, &RequestError{Code: stream.CloseBadVersion, Kind: "bad_version",
@@ -242,7 +220,7 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 		hub:      h,
 		topics:   topics,
 		filter:   sub.Filter,
-		filtered: !filterIsEmpty(sub.Filter),
+		filtered: !sub.Filter.IsEmpty(),
 		match:    newFilterMatcher(sub.Filter),
 		interval: interval,
 		maxQueue: h.cfg.QueueSize,
@@ -303,10 +281,6 @@ func (h *Hub) Subscribe(sub stream.Subscription) (*Subscriber, error) {
 	h.idleSince = time.Time{}
 	s.wake()
 	return s, nil
-}
-
-func filterIsEmpty(f stream.ContainerFilter) bool {
-	return len(f.Names) == 0 && len(f.IDs) == 0 && len(f.Labels) == 0 && len(f.Projects) == 0
 }
 
 func (h *Hub) snapshotLocked(s *Subscriber, resync bool, now time.Time) []byte {

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -162,7 +161,7 @@ func (r *runner) loop(ctx context.Context) error {
 			lostAt = time.Now()
 		}
 		attempt++
-		wait := backoff(attempt, r.opts.MinBackoff, r.opts.MaxBackoff)
+		wait := stream.NewBackoff(r.opts.MinBackoff, r.opts.MaxBackoff).Delay(attempt - 1)
 		if r.fallbackStop == nil && r.opts.Fallback != nil && (time.Since(lostAt) >= r.opts.FallbackAfter || errors.Is(err, ErrFallBackNow)) {
 			r.startFallback(ctx)
 		}
@@ -183,17 +182,6 @@ func (r *runner) loop(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// backoff is exponential from min to max with full jitter in its upper half,
-// so that many clients of one restarted streamer do not return in step.
-func backoff(attempt int, minWait, maxWait time.Duration) time.Duration {
-	d := minWait
-	for i := 1; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return d/2 + rand.N(d/2+1)
 }
 
 func (r *runner) startFallback(ctx context.Context) {

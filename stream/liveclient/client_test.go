@@ -310,36 +310,6 @@ func TestNewStreamerMeansResync(t *testing.T) {
 	c.expectEvents(t, 2, 2)
 }
 
-func TestBackoffBounds(t *testing.T) {
-	const minWait, maxWait = 100 * time.Millisecond, 5 * time.Second
-	for attempt := 1; attempt <= 64; attempt++ {
-		d := minWait << min(attempt-1, 10)
-		d = min(d, maxWait)
-		seen := map[time.Duration]bool{}
-		for range 200 {
-			got := backoff(attempt, minWait, maxWait)
-			if got < d/2 || got > d {
-				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", attempt, got, d/2, d)
-			}
-			seen[got] = true
-		}
-		if len(seen) < 10 {
-			t.Errorf("backoff(%d) took only %d values in 200 draws: not jittered", attempt, len(seen))
-		}
-	}
-	if got := backoff(1_000_000, minWait, maxWait); got > maxWait {
-		t.Errorf("backoff of a huge attempt = %s, over the maximum", got)
-	}
-	// Growth: the lower bound of each attempt passes the upper bound of
-	// attempt-2 until the maximum caps it.
-	if backoff(4, minWait, maxWait) < backoff(2, minWait, maxWait) {
-		t.Error("backoff does not grow")
-	}
-	if got := backoff(3, time.Second, 500*time.Millisecond); got > 500*time.Millisecond || got < 250*time.Millisecond {
-		t.Errorf("backoff with min over max = %s, want within the maximum", got)
-	}
-}
-
 func TestFallbackRunsWhileStreamerIsAbsent(t *testing.T) {
 	leakCheck(t)
 	path := filepath.Join(t.TempDir(), "live.sock") // nothing listens yet

@@ -53,7 +53,7 @@ type apiCollector struct {
 	ctx    context.Context
 	client EngineAPI
 	sink   stream.Sink
-	bo     backoff
+	bo     stream.Backoff
 	logf   func(string, ...any)
 	// alive says whether a container is still running as far as the Source
 	// knows; a stream that ends for a container that is not is not reopened.
@@ -74,7 +74,7 @@ type statsStream struct {
 	stopped bool
 }
 
-func newAPICollector(ctx context.Context, c EngineAPI, sink stream.Sink, bo backoff, logf func(string, ...any), alive func(string) bool) *apiCollector {
+func newAPICollector(ctx context.Context, c EngineAPI, sink stream.Sink, bo stream.Backoff, logf func(string, ...any), alive func(string) bool) *apiCollector {
 	return &apiCollector{
 		ctx: ctx, client: c, sink: sink, bo: bo, logf: logf, alive: alive,
 		streams: make(map[string]*statsStream),
@@ -160,7 +160,7 @@ func (a *apiCollector) run(ctx context.Context, id string, st *statsStream) {
 			attempt = 0
 		}
 		a.logf("stats of %.12s: %v; reopening", id, err)
-		if !sleep(ctx, a.bo.delay(attempt)) {
+		if !sleep(ctx, a.bo.Delay(attempt)) {
 			return
 		}
 	}

@@ -1,14 +1,12 @@
 package source
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
@@ -49,7 +47,7 @@ func fromInspect(r *container.InspectResponse, now time.Time) stream.Container {
 		c.Networks = sortedKeys(ns.Networks)
 	}
 	setCompose(&c)
-	c.Status = StatusText(c, now)
+	c.Status = stream.StatusText(c, now)
 	return c
 }
 
@@ -86,45 +84,6 @@ func fromSummary(s *container.Summary) stream.Container {
 	}
 	setCompose(&c)
 	return c
-}
-
-// StatusText is the STATUS column of `docker ps` for c at now, computed from
-// the state and its times the way the Engine computes it. It goes stale as
-// time passes: renderers call it again on each redraw.
-func StatusText(c stream.Container, now time.Time) string {
-	switch c.State {
-	case "running":
-		up := "Up " + units.HumanDuration(now.Sub(c.StartedAt))
-		if h := healthSuffix(c.Health); h != "" {
-			up += " (" + h + ")"
-		}
-		return up
-	case "paused":
-		return "Up " + units.HumanDuration(now.Sub(c.StartedAt)) + " (Paused)"
-	case "restarting":
-		return fmt.Sprintf("Restarting (%d) %s ago", c.ExitCode, units.HumanDuration(now.Sub(c.FinishedAt)))
-	case "removing":
-		return "Removal In Progress"
-	case "dead":
-		return "Dead"
-	case "created":
-		return "Created"
-	}
-	// exited, or a state this version does not know: the Engine's fallback.
-	if c.StartedAt.IsZero() {
-		return "Created"
-	}
-	if c.FinishedAt.IsZero() {
-		return ""
-	}
-	return fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, units.HumanDuration(now.Sub(c.FinishedAt)))
-}
-
-func healthSuffix(h string) string {
-	if h == string(container.Starting) {
-		return "health: starting"
-	}
-	return h
 }
 
 // healthFromStatus reads the health back out of the Engine's status text,

@@ -5,36 +5,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-
-	"github.com/docker-live/docker-live/stream"
 )
-
-func TestStatusTextMatchesDockerPs(t *testing.T) {
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	ago := func(d time.Duration) time.Time { return now.Add(-d) }
-	for _, tc := range []struct {
-		c    stream.Container
-		want string
-	}{
-		{stream.Container{State: "running", StartedAt: ago(5 * time.Second)}, "Up 5 seconds"},
-		{stream.Container{State: "running", StartedAt: ago(200 * time.Millisecond)}, "Up Less than a second"},
-		{stream.Container{State: "running", StartedAt: ago(5 * time.Second), Health: "healthy"}, "Up 5 seconds (healthy)"},
-		{stream.Container{State: "running", StartedAt: ago(90 * time.Second), Health: "unhealthy"}, "Up About a minute (unhealthy)"},
-		{stream.Container{State: "running", StartedAt: ago(time.Second), Health: "starting"}, "Up 1 second (health: starting)"},
-		{stream.Container{State: "paused", StartedAt: ago(3 * time.Minute), Health: "healthy"}, "Up 3 minutes (Paused)"},
-		{stream.Container{State: "exited", ExitCode: 137, StartedAt: ago(time.Hour), FinishedAt: ago(2 * time.Second)}, "Exited (137) 2 seconds ago"},
-		{stream.Container{State: "exited", ExitCode: 0, StartedAt: ago(3 * time.Hour), FinishedAt: ago(2 * time.Hour)}, "Exited (0) 2 hours ago"},
-		{stream.Container{State: "exited", ExitCode: 127}, "Created"}, // never started
-		{stream.Container{State: "created"}, "Created"},
-		{stream.Container{State: "restarting", ExitCode: 1, StartedAt: ago(time.Minute), FinishedAt: ago(3 * time.Second)}, "Restarting (1) 3 seconds ago"},
-		{stream.Container{State: "removing"}, "Removal In Progress"},
-		{stream.Container{State: "dead"}, "Dead"},
-	} {
-		if got := StatusText(tc.c, now); got != tc.want {
-			t.Errorf("StatusText(%+v) = %q, want %q", tc.c, got, tc.want)
-		}
-	}
-}
 
 func TestParsesTheListsStatusText(t *testing.T) {
 	for _, tc := range []struct {
@@ -83,19 +54,5 @@ func TestInspectTimesAndCommand(t *testing.T) {
 	if c.Command != "sh -c 'sleep 5'" || !c.StartedAt.IsZero() || !c.FinishedAt.IsZero() || c.Health != "" ||
 		c.Created != time.Date(2025, 1, 2, 3, 4, 5, 123456789, time.UTC) || c.Status != "Created" || c.Image != "" {
 		t.Errorf("fromInspect = %+v", c)
-	}
-}
-
-func TestBackoffStaysInBounds(t *testing.T) {
-	b := newBackoff(0, 0)
-	if b.min != defaultMinBackoff || b.max != defaultMaxBackoff {
-		t.Fatalf("defaults = %v..%v", b.min, b.max)
-	}
-	for attempt := range 70 {
-		d := b.delay(attempt)
-		lo := min(defaultMinBackoff<<min(attempt, 20), defaultMaxBackoff) / 2
-		if d < lo || d > defaultMaxBackoff {
-			t.Errorf("delay(%d) = %s, want within [%s, %s]", attempt, d, lo, defaultMaxBackoff)
-		}
 	}
 }

@@ -84,7 +84,7 @@ const staleRetries = 3
 // applied them. Sink methods must not call back into the Source.
 type Source struct {
 	cfg  Config
-	bo   backoff
+	bo   stream.Backoff
 	logf func(string, ...any)
 	sem  chan struct{}
 
@@ -95,9 +95,9 @@ type Source struct {
 	coll   collector // this connection's; nil while disconnected
 
 	// Event position, touched by the Run goroutine only.
-	lastNano  int64               // TimeNano of the newest event delivered
-	lastKeys  map[string]struct{} // the events delivered at lastNano
-	sinceNano int64               // where to resume when no event was delivered yet
+	lastNano  int64                // TimeNano of the newest event delivered
+	lastKeys  map[EventID]struct{} // the events delivered at lastNano
+	sinceNano int64                // where to resume when no event was delivered yet
 }
 
 // entry is one container's state and the bookkeeping that keeps inspect
@@ -119,7 +119,7 @@ func New(cfg Config) *Source {
 	}
 	return &Source{
 		cfg:        cfg,
-		bo:         newBackoff(cfg.MinBackoff, cfg.MaxBackoff),
+		bo:         stream.NewBackoff(cfg.MinBackoff, cfg.MaxBackoff),
 		logf:       logf,
 		sem:        make(chan struct{}, maxInspects),
 		containers: make(map[string]*entry),
@@ -155,7 +155,7 @@ func (s *Source) Run(ctx context.Context) error {
 			s.cfg.Sink.EngineStatus(stream.EngineStatus{State: stream.EngineUnavailable, Error: err.Error()})
 			reported = true
 		}
-		if !sleep(ctx, s.bo.delay(attempt)) {
+		if !sleep(ctx, s.bo.Delay(attempt)) {
 			return nil
 		}
 	}
@@ -222,7 +222,7 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	}
 	opts := client.EventsListOptions{}
 	if resume > 0 {
-		opts.Since = fmt.Sprintf("%d.%09d", resume/1e9, resume%1e9)
+		opts.Since = EngineTimestamp(time.Unix(0, resume))
 	}
 	ev := s.cfg.Client.Events(sctx, opts)
 	select {
@@ -372,17 +372,13 @@ func (s *Source) alive(id string) bool {
 	return e != nil && collected(e.c.State)
 }
 
-func eventKey(m events.Message) string {
-	return fmt.Sprintf("%d|%s|%s|%s", m.TimeNano, m.Type, m.Action, m.Actor.ID)
-}
-
 // delivered says whether a replayed event was passed on before.
 func (s *Source) delivered(m events.Message) bool {
 	if m.TimeNano < s.lastNano {
 		return true
 	}
 	if m.TimeNano == s.lastNano {
-		_, ok := s.lastKeys[eventKey(m)]
+		_, ok := s.lastKeys[IdentifyEvent(m)]
 		return ok
 	}
 	return false
@@ -392,9 +388,9 @@ func (s *Source) markDelivered(m events.Message) {
 	switch {
 	case m.TimeNano > s.lastNano:
 		s.lastNano = m.TimeNano
-		s.lastKeys = map[string]struct{}{eventKey(m): {}}
+		s.lastKeys = map[EventID]struct{}{IdentifyEvent(m): {}}
 	case m.TimeNano == s.lastNano:
-		s.lastKeys[eventKey(m)] = struct{}{}
+		s.lastKeys[IdentifyEvent(m)] = struct{}{}
 	}
 }
 
@@ -510,7 +506,7 @@ func (s *Source) applyContainer(ctx context.Context, workers *sync.WaitGroup, co
 		// update and whatever this version does not know.
 		inspect = true
 	}
-	c.Status = StatusText(c, time.Now())
+	c.Status = stream.StatusText(c, time.Now())
 	e.c = c
 	s.cfg.Sink.Upsert(c)
 	s.follow(coll, c)

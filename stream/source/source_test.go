@@ -429,18 +429,18 @@ func TestEngineLossReconnectsAndResumes(t *testing.T) {
 		}
 	}
 	// Each event reached the sink exactly once, the replayed start of b too.
-	seen := map[string]int{}
+	seen := map[EventID]int{}
 	for _, cl := range calls {
 		if cl.kind == "event" {
-			seen[eventKey(cl.ev)]++
+			seen[IdentifyEvent(cl.ev)]++
 		}
 	}
 	fe.mu.Lock()
 	history := slices.Clone(fe.history)
 	fe.mu.Unlock()
 	for _, m := range history {
-		if m.TimeNano >= first.TimeNano && seen[eventKey(m)] != 1 {
-			t.Errorf("event %s %s delivered %d times", m.Action, m.Actor.ID[:12], seen[eventKey(m)])
+		if m.TimeNano >= first.TimeNano && seen[IdentifyEvent(m)] != 1 {
+			t.Errorf("event %s %s delivered %d times", m.Action, m.Actor.ID[:12], seen[IdentifyEvent(m)])
 		}
 	}
 
