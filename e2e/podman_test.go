@@ -22,7 +22,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -275,19 +274,7 @@ func (s *pmService) destroy(t testing.TB) {
 // pmRemoveDeadServices removes what the Podman services of runs that died
 // left behind; services of live runs and of other hosts are left alone.
 func pmRemoveDeadServices(t testing.TB) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), pmDirPrefix+"*"))
-	for _, dir := range dirs {
-		data, err := os.ReadFile(filepath.Join(dir, "owner"))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(data))
-		if len(f) != 2 || f[1] != hostname {
-			continue
-		}
-		if pid, err := strconv.Atoi(f[0]); err != nil || fltAlive(pid) {
-			continue
-		}
+	for dir := range deadRunDirs(pmDirPrefix, 2) {
 		t.Logf("removing the Podman service of a dead run: %s", dir)
 		if err := pmReapDir(dir); err != nil {
 			t.Logf("cleaning up %s: %v", dir, err)

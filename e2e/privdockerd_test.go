@@ -255,24 +255,35 @@ func (d *fltDaemon) destroy(t testing.TB) {
 // left behind (processes, mounts, cgroups, folders); daemons of live runs
 // and of other hosts are left alone.
 func fltRemoveDeadDaemons(t testing.TB) {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), fltDaemonPrefix+"*"))
+	for dir, owner := range deadRunDirs(fltDaemonPrefix, 3) {
+		t.Logf("removing the private dockerd of a dead run: %s", dir)
+		if err := fltReapDaemonDir(dir, owner[2]); err != nil {
+			t.Logf("cleaning up %s: %v", dir, err)
+		}
+	}
+}
+
+// deadRunDirs finds the folders named prefix* in os.TempDir() whose
+// "owner" file ("pid host ...", fields words in all) names a process of
+// this host that has died, with that file's words.
+func deadRunDirs(prefix string, fields int) map[string][]string {
+	dead := map[string][]string{}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), prefix+"*"))
 	for _, dir := range dirs {
 		data, err := os.ReadFile(filepath.Join(dir, "owner"))
 		if err != nil {
 			continue
 		}
 		f := strings.Fields(string(data))
-		if len(f) != 3 || f[1] != hostname {
+		if len(f) != fields || f[1] != hostname {
 			continue
 		}
 		if pid, err := strconv.Atoi(f[0]); err != nil || fltAlive(pid) {
 			continue
 		}
-		t.Logf("removing the private dockerd of a dead run: %s", dir)
-		if err := fltReapDaemonDir(dir, f[2]); err != nil {
-			t.Logf("cleaning up %s: %v", dir, err)
-		}
+		dead[dir] = f
 	}
+	return dead
 }
 
 // fltReapDaemonDir kills every process of a private daemon (dockerd,
