@@ -511,8 +511,13 @@ func pmTestStats(t *testing.T, s *pmService) {
 			if err != nil || row["id"] != b.ID || row["state"] != "running" {
 				continue
 			}
+			// null until the streamer has a CPU delta: unknown, not zero.
+			cpu, ok := row["cpu_percent"].(float64)
+			if !ok {
+				continue
+			}
 			mu.Lock()
-			ours = append(ours, pmSample{time.Now(), row["cpu_percent"].(float64)})
+			ours = append(ours, pmSample{time.Now(), cpu})
 			mu.Unlock()
 		}
 	}()

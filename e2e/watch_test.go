@@ -198,8 +198,12 @@ func TestWatchTableAndJSONOutput(t *testing.T) {
 				name, r, w.id, w.state, w.health, w.exit, imageRef, ctxName)
 		}
 		if w.state == "running" {
-			if r["mem_limit"].(float64) <= 0 || r["pids"].(float64) <= 0 {
-				t.Errorf("running %s has no mem_limit or pids: %v", name, r)
+			// A type assertion that fails (null: no sample yet) reads 0 here.
+			if limit, _ := r["mem_limit"].(float64); limit <= 0 {
+				t.Errorf("running %s has no mem_limit: %v", name, r)
+			}
+			if pids, _ := r["pids"].(float64); pids <= 0 {
+				t.Errorf("running %s has no pids: %v", name, r)
 			}
 		}
 	}
@@ -340,7 +344,8 @@ func TestWatchNoStreamFastAndMatchesDockerStats(t *testing.T) {
 	label := "label=" + testLabel(t)
 	// Warm up: the streamer needs two samples of a new container for CPU %.
 	eventually(t, 15*time.Second, func() error {
-		if r := watchOnceJSON(t, "--filter", label)[b.Name]; r == nil || r["cpu_percent"].(float64) <= 0 {
+		r := watchOnceJSON(t, "--filter", label)[b.Name]
+		if cpu, _ := r["cpu_percent"].(float64); cpu <= 0 {
 			return fmt.Errorf("no CPU %% for the burner yet: %v", r)
 		}
 		return nil
@@ -369,7 +374,10 @@ func TestWatchNoStreamFastAndMatchesDockerStats(t *testing.T) {
 		if r == nil {
 			t.Fatalf("watch --no-stream --format json lost %s", b.Name)
 		}
-		live := r["cpu_percent"].(float64)
+		live, ok := r["cpu_percent"].(float64)
+		if !ok {
+			t.Fatalf("watch --no-stream --format json has no CPU %% for %s: %v", b.Name, r)
+		}
 		tries = append(tries, fmt.Sprintf("live %.2f / docker stats %.2f", live, ds.CPUPerc))
 		if d := live - ds.CPUPerc; d >= -5 && d <= 5 {
 			t.Logf("CPU %% agrees on try %d: %s", i+1, strings.Join(tries, "; "))
