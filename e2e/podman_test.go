@@ -182,26 +182,7 @@ func (s *pmService) logTail(n int) string {
 // registry can be reached).
 func (s *pmService) loadImage(t *testing.T) {
 	t.Helper()
-	save := exec.Command("docker", "save", imageRef)
-	save.Env = dockerEnv(nil)
-	load := exec.Command("docker", "load", "-q")
-	load.Env = dockerEnv(s.env)
-	pipe, err := save.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	load.Stdin = pipe
-	var saveErr, loadOut strings.Builder
-	save.Stderr = &saveErr
-	load.Stdout, load.Stderr = &loadOut, &loadOut
-	if err := save.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lerr := load.Run()
-	serr := save.Wait()
-	if lerr != nil || serr != nil {
-		t.Fatalf("loading %s into Podman: save: %v %s; load: %v %s", imageRef, serr, saveErr.String(), lerr, loadOut.String())
-	}
+	copyHelperImage(t, "Podman", dockerEnv(s.env))
 }
 
 // docker runs a docker command against the Podman service and fails on error.

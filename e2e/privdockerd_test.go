@@ -204,10 +204,18 @@ func (d *fltDaemon) stop(t testing.TB, sig syscall.Signal, timeout time.Duration
 
 func (d *fltDaemon) loadImage(t testing.TB) {
 	t.Helper()
+	copyHelperImage(t, "the private dockerd", dockerEnv(d.env), "-H", d.host)
+}
+
+// copyHelperImage copies the helper image from the main Engine into another
+// one (what, for messages), with no registry: docker save from the main
+// Engine piped into docker load, run with env and hostArgs (such as -H).
+func copyHelperImage(t testing.TB, what string, env []string, hostArgs ...string) {
+	t.Helper()
 	save := exec.Command("docker", "save", imageRef)
 	save.Env = dockerEnv(nil)
-	load := exec.Command("docker", "-H", d.host, "load", "-q")
-	load.Env = dockerEnv(d.env)
+	load := exec.Command("docker", append(hostArgs, "load", "-q")...)
+	load.Env = env
 	pipe, err := save.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +230,7 @@ func (d *fltDaemon) loadImage(t testing.TB) {
 	lerr := load.Run()
 	serr := save.Wait()
 	if lerr != nil || serr != nil {
-		t.Fatalf("loading %s into the private dockerd: save: %v %s; load: %v %s", imageRef, serr, saveErr.String(), lerr, loadOut.String())
+		t.Fatalf("loading %s into %s: save: %v %s; load: %v %s", imageRef, what, serr, saveErr.String(), lerr, loadOut.String())
 	}
 }
 
