@@ -69,6 +69,9 @@ func bindHandOff(f *pflag.FlagSet, h *handOff) {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f := pflag.NewFlagSet("docker-live-streamer", pflag.ContinueOnError)
 	f.SetOutput(stderr)
+	f.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: docker-live-streamer [OPTIONS]\n\ndocker live's streamer; `docker live serve` runs it for the current context.\n\n%s", f.FlagUsages())
+	}
 	var opts streamer.Options
 	var h handOff
 	streamer.BindFlags(f, &opts)
@@ -77,6 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, pflag.ErrHelp) {
 			return 0
 		}
+		fmt.Fprintf(stderr, "docker-live-streamer: %v\n", err)
 		return exitUsage
 	}
 	if h.showVersion {
