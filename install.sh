@@ -6,7 +6,8 @@
 # The streamer sits beside cli-plugins/, not in it: the docker CLI would
 # list any docker-* file there as a (broken) plugin.
 # ./install.sh --uninstall stops every running streamer and removes both
-# binaries, the docker-live/ folder and the streamers' state folder live/.
+# binaries, the docker-live/ folder, cli-plugins/ when nothing else is in
+# it, and the streamers' state folder live/.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ if [ "${1:-}" = "--uninstall" ]; then
 			"$target" live stop --all >/dev/null 2>&1 || true
 		fi
 		rm -f "$target" "$streamer"
-		rmdir "$libexec" 2>/dev/null || true
+		rmdir "$libexec" "$plugins" 2>/dev/null || true   # only when empty
 		# The streamers' sockets, tokens, logs and info files: nothing of the
 		# user's, and nothing runs from there any more.
 		rm -rf "$config/live"
@@ -47,7 +48,8 @@ if ! command -v docker >/dev/null 2>&1; then
 fi
 [ "$missing" = 0 ] || exit 1
 
-version=$(git -C "$here" describe --tags --always --dirty 2>/dev/null || echo dev)
+# VERSION overrides the version both binaries report (as with make).
+version=${VERSION:-$(git -C "$here" describe --tags --always --dirty 2>/dev/null || echo dev)}
 commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)
 mkdir -p "$plugins" "$libexec"
 tmp="$target.tmp.$$"
