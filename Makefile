@@ -5,6 +5,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN       := bin/docker-live
+# The streamer binary: the long-lived process, without docker/cli. The
+# plugin finds it beside itself in bin/ (see README "Install").
+STREAMER  := bin/docker-live-streamer
 # E2E tests share one Engine; run packages one at a time.
 TESTFLAGS ?= -race -count=1 -p 1 -timeout 40m
 
@@ -18,6 +21,7 @@ DIST      := dist
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/docker-live
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(STREAMER) ./cmd/docker-live-streamer
 
 # Unit tests, short fuzz runs of the protocol decoder and the history
 # encoder, then e2e tests
@@ -63,7 +67,9 @@ vet-cross:
 		GOOS=$$os CGO_ENABLED=0 $(GO) vet $$(GOOS=$$os $(GO) list ./... | grep -v /e2e) || exit 1; \
 	done
 
-# release writes dist/docker-live-VERSION-OS-ARCH[.exe] and SHA256SUMS.
+# release writes dist/docker-live-VERSION-OS-ARCH[.exe], the streamer
+# binaries dist/docker-live-streamer-VERSION-OS-ARCH[.exe] (install each
+# pair as README "Install" says), and SHA256SUMS.
 release:
 	rm -rf $(DIST)
 	$(MAKE) --no-print-directory dist-binaries
@@ -76,6 +82,9 @@ dist-binaries:
 		out=$(DIST)/docker-live-$(VERSION)-$$os-$$arch$$ext; \
 		echo "build $$out"; \
 		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/docker-live || exit 1; \
+		out=$(DIST)/docker-live-streamer-$(VERSION)-$$os-$$arch$$ext; \
+		echo "build $$out"; \
+		GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./cmd/docker-live-streamer || exit 1; \
 	done
 
 install:

@@ -52,6 +52,9 @@ var (
 	dockerConfig string
 	// pluginPath is the docker-live binary in dockerConfig/cli-plugins.
 	pluginPath string
+	// streamerPath is the streamer binary, where install.sh puts it:
+	// dockerConfig/docker-live/docker-live-streamer.
+	streamerPath string
 	// imageRef is the helper image, tagged by a hash of its content.
 	imageRef string
 	// runID is unique to this test process.
@@ -119,8 +122,11 @@ func setUp() error {
 	}
 	dockerConfig = filepath.Join(tmpRoot, "config")
 	pluginPath = filepath.Join(dockerConfig, "cli-plugins", "docker-live")
-	if err := os.MkdirAll(filepath.Dir(pluginPath), 0o700); err != nil {
-		return err
+	streamerPath = filepath.Join(dockerConfig, "docker-live", "docker-live-streamer")
+	for _, dir := range []string{filepath.Dir(pluginPath), filepath.Dir(streamerPath)} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
 	}
 
 	removeDeadRunsLeftovers()
@@ -134,14 +140,17 @@ func setUp() error {
 	return errors.Join(pluginErr, imageErr)
 }
 
-// buildPlugin uses the same flags as install.sh (CGO off, -trimpath, -s -w), so the
-// install test finds the Go build cache warm.
+// buildPlugin builds the plugin and the streamer binary with the same flags
+// as install.sh (CGO off, -trimpath, -s -w), so the install test finds the
+// Go build cache warm, and puts them where install.sh does.
 func buildPlugin() error {
 	env := mergeEnv(os.Environ(), []string{"CGO_ENABLED=0"})
-	out, err := commandOutputIn(repoRoot, 5*time.Minute, env, "go", "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+pluginVersion, "-o", pluginPath, "./cmd/docker-live")
-	if err != nil {
-		return fmt.Errorf("building the plugin: %v\n%s", err, out)
+	for _, b := range []struct{ out, pkg string }{{pluginPath, "./cmd/docker-live"}, {streamerPath, "./cmd/docker-live-streamer"}} {
+		out, err := commandOutputIn(repoRoot, 5*time.Minute, env, "go", "build", "-trimpath",
+			"-ldflags", "-s -w -X main.version="+pluginVersion, "-o", b.out, b.pkg)
+		if err != nil {
+			return fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+		}
 	}
 	return nil
 }

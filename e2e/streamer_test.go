@@ -129,8 +129,9 @@ func processGone(pid int) bool {
 	return i >= 0 && i+2 < len(s) && (s[i+2] == 'Z' || s[i+2] == 'X')
 }
 
-// serveProcesses returns the pids of this run's live `serve` processes:
-// the plugin binary is unique to the run, so no other run's streamer counts.
+// serveProcesses returns the pids of this run's live streamers (the
+// streamer binary, or the plugin's `serve` where it serves in-process):
+// both binaries are unique to the run, so no other run's streamer counts.
 func serveProcesses() []int {
 	entries, _ := os.ReadDir("/proc")
 	var pids []int
@@ -144,7 +145,8 @@ func serveProcesses() []int {
 			continue
 		}
 		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		if len(argv) == 0 || argv[0] != pluginPath || !slices.Contains(argv, "serve") || processGone(pid) {
+		isStreamer := len(argv) > 0 && (argv[0] == streamerPath || argv[0] == pluginPath && slices.Contains(argv, "serve"))
+		if !isStreamer || processGone(pid) {
 			continue
 		}
 		pids = append(pids, pid)

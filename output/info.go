@@ -116,6 +116,13 @@ type VersionInfo struct {
 	EngineVersion string `json:"engine_version,omitempty"`
 	APIVersion    string `json:"api_version,omitempty"`
 	EngineError   string `json:"engine_error,omitempty"`
+	// The streamer binary the plugin starts, and the context's running
+	// streamer (which may predate an upgrade).
+	StreamerVersion        string `json:"streamer_version,omitempty"`
+	StreamerPath           string `json:"streamer_path,omitempty"`
+	StreamerError          string `json:"streamer_error,omitempty"`
+	RunningStreamerVersion string `json:"running_streamer_version,omitempty"`
+	RunningStreamerPID     int    `json:"running_streamer_pid,omitempty"`
 }
 
 // WriteVersionText writes version's text, laid out as docker version's.
@@ -127,6 +134,21 @@ func WriteVersionText(w io.Writer, info VersionInfo) error {
 		fmt.Fprintf(&b, "Engine:\n Error:\t\t%s\n", info.EngineError)
 	} else {
 		fmt.Fprintf(&b, "Engine:\n Version:\t%s\n API version:\t%s (negotiated)\n", info.EngineVersion, info.APIVersion)
+	}
+	b.WriteString("Streamer:\n")
+	if info.StreamerError != "" {
+		fmt.Fprintf(&b, " Error:\t\t%s\n", info.StreamerError)
+	}
+	if info.StreamerVersion != "" {
+		fmt.Fprintf(&b, " Version:\t%s\n", info.StreamerVersion)
+	}
+	if info.StreamerPath != "" {
+		fmt.Fprintf(&b, " Path:\t\t%s\n", info.StreamerPath)
+	}
+	if info.RunningStreamerPID > 0 {
+		fmt.Fprintf(&b, " Running:\t%s (pid %d)\n", info.RunningStreamerVersion, info.RunningStreamerPID)
+	} else {
+		b.WriteString(" Running:\tnone for this context\n")
 	}
 	_, err := w.Write(b.Bytes())
 	return err

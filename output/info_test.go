@@ -96,14 +96,15 @@ func TestWriteStatusTable(t *testing.T) {
 
 func TestWriteVersionText(t *testing.T) {
 	info := VersionInfo{Version: "v1.2.3", Commit: "abc1234", GoVersion: "go1.26.0", Context: "default", Endpoint: "unix:///var/run/docker.sock",
-		EngineVersion: "20.10.24", APIVersion: "1.41"}
+		EngineVersion: "20.10.24", APIVersion: "1.41", StreamerVersion: "v1.2.3", StreamerPath: "/h/.docker/docker-live/docker-live-streamer"}
 	var b bytes.Buffer
 	if err := WriteVersionText(&b, info); err != nil {
 		t.Fatal(err)
 	}
 	want := "Plugin:\n Version:\tv1.2.3\n Commit:\tabc1234\n Go version:\tgo1.26.0\n" +
 		"Context:\n Name:\t\tdefault\n Endpoint:\tunix:///var/run/docker.sock\n" +
-		"Engine:\n Version:\t20.10.24\n API version:\t1.41 (negotiated)\n"
+		"Engine:\n Version:\t20.10.24\n API version:\t1.41 (negotiated)\n" +
+		"Streamer:\n Version:\tv1.2.3\n Path:\t\t/h/.docker/docker-live/docker-live-streamer\n Running:\tnone for this context\n"
 	if b.String() != want {
 		t.Errorf("version text = %q, want %q", b.String(), want)
 	}
@@ -112,7 +113,16 @@ func TestWriteVersionText(t *testing.T) {
 	if err := WriteVersionText(&b, info); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(b.String(), "Engine:\n Error:\t\tCannot connect to the Docker daemon\n") || strings.Contains(b.String(), "API version") {
+	if !strings.Contains(b.String(), "Engine:\n Error:\t\tCannot connect to the Docker daemon\n") || strings.Contains(b.String(), "API version") {
 		t.Errorf("version text with the Engine down = %q", b.String())
+	}
+	info.RunningStreamerVersion, info.RunningStreamerPID = "v1.2.2", 42
+	info.StreamerError = "the streamer binary was not found"
+	b.Reset()
+	if err := WriteVersionText(&b, info); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "Streamer:\n Error:\t\tthe streamer binary was not found\n") || !strings.Contains(b.String(), " Running:\tv1.2.2 (pid 42)\n") {
+		t.Errorf("version text with a missing streamer binary and an older one running = %q", b.String())
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/docker-live/docker-live/stream"
 	"github.com/docker-live/docker-live/stream/liveclient"
+	"github.com/docker-live/docker-live/streamer"
 )
 
 // startWait bounds how long a command waits for a streamer it started.
@@ -69,17 +69,22 @@ func answering(ctx context.Context, paths streamerPaths) (streamerInfo, map[stri
 
 // startDetached starts the context's streamer in the background unless one
 // already answers, and waits until it is ready. started is false when one
-// was already running (or another command won the race to start it).
-func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPaths, opts serveOptions) (streamerInfo, bool, error) {
+// was already running (or another command won the race to start it). The
+// child is the streamer binary, handed the context's Engine; an endpoint
+// only docker/cli can dial (ssh://) is served by the plugin binary itself.
+func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPaths, opts streamer.Options) (streamerInfo, bool, error) {
 	if info, _, ok := answering(ctx, paths); ok {
 		return info, false, nil
 	}
-	if err := paths.ensureDir(); err != nil {
+	if err := paths.EnsureDir(); err != nil {
 		return streamerInfo{}, false, fmt.Errorf("cannot create the state folder: %v", err)
 	}
-	exe, err := os.Executable()
+	cmd, engine, err := streamerCommand(dockerCli, paths, opts)
 	if err != nil {
-		return streamerInfo{}, false, fmt.Errorf("cannot find the plugin binary: %v", err)
+		return streamerInfo{}, false, err
+	}
+	if engine != nil {
+		defer engine.Close()
 	}
 	logFile, err := openPrivate(paths.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
@@ -92,20 +97,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	}
 	defer readR.Close()
 
-	args := append(globalArgs(os.Args[1:]), "live", "serve",
-		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
-	if opts.listen != "" {
-		args = append(args, "--listen", opts.listen)
-	}
-	if opts.maxConns > 0 {
-		args = append(args, "--max-connections", strconv.Itoa(opts.maxConns))
-	}
-	for _, o := range opts.allowOrigins {
-		args = append(args, "--allow-origin", o)
-	}
-	cmd := exec.Command(exe, args...)
-	readyArg := passReadyPipe(cmd, readW)
-	cmd.Args = append(cmd.Args, "--ready-fd", readyArg)
+	cmd.Args = append(cmd.Args, "--"+streamer.FlagReadyFD+"="+passFile(cmd, readW))
 	cmd.Env = childEnv(os.Environ())
 	cmd.Stdin = nil
 	cmd.Stdout = logFile
@@ -140,6 +132,8 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 			// Another command started one first: that one serves us.
 			info, err := waitForInfo(ctx, paths)
 			return info, false, err
+		case strings.HasPrefix(l, "mismatch "):
+			return streamerInfo{}, false, mismatchError(cmd.Path, strings.TrimPrefix(l, "mismatch "), currentBuild.Version)
 		default:
 			return streamerInfo{}, false, fmt.Errorf("the streamer exited before it was ready; see %s: %s", paths.Log, lastLogLine(paths.Log))
 		}
@@ -149,6 +143,31 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	case <-ctx.Done():
 		return streamerInfo{}, false, ctx.Err()
 	}
+}
+
+// streamerCommand is the command that runs the context's streamer with
+// opts (without --ready-fd), and the Engine hand-off file it inherits (nil
+// when the plugin binary serves).
+func streamerCommand(dockerCli command.Cli, paths streamerPaths, opts streamer.Options) (*exec.Cmd, *os.File, error) {
+	if streamer.NeedsPlugin(dockerCli.DockerEndpoint().Host) {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot find the plugin binary: %v", err)
+		}
+		args := append(globalArgs(os.Args[1:]), "live", "serve")
+		return exec.Command(exe, append(args, opts.Args()...)...), nil, nil
+	}
+	bin, err := findStreamerBin()
+	if err != nil {
+		return nil, nil, err
+	}
+	engine, err := engineHandle(paths.Dir, engineHandOff(dockerCli))
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, streamerArgs(dockerCli, paths, currentBuild, opts)...)
+	cmd.Args = append(cmd.Args, "--engine-fd="+passFile(cmd, engine))
+	return cmd, engine, nil
 }
 
 func waitForInfo(ctx context.Context, paths streamerPaths) (streamerInfo, error) {
@@ -272,7 +291,7 @@ func (d *streamerDialer) Dial(ctx context.Context) (net.Conn, error) {
 	if d.notice != nil {
 		d.notice(fmt.Sprintf("starting the docker live streamer for context %q...", d.dockerCli.CurrentContext()))
 	}
-	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, serveOptions{idleTimeout: defaultIdleTimeout, statsSource: "auto", history: defaultHistory}); serr != nil {
+	if _, _, serr := startDetached(ctx, d.dockerCli, d.paths, streamer.DefaultOptions()); serr != nil {
 		return nil, serr
 	}
 	return dialSocket(ctx, d.paths.Socket)

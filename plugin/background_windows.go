@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -8,13 +9,15 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/docker-live/docker-live/streamer"
 )
 
-// passReadyPipe makes w inheritable and hands it to the child, whose
-// --ready-fd then names the handle's value: Windows has no numbered file
-// descriptors to pass (exec.Cmd.ExtraFiles is not supported there), but an
-// inherited handle keeps its value in the child.
-func passReadyPipe(cmd *exec.Cmd, w *os.File) string {
+// passFile makes w inheritable and hands it to the child, whose
+// --ready-fd or --engine-fd then names the handle's value: Windows has no
+// numbered file descriptors to pass (exec.Cmd.ExtraFiles is not supported
+// there), but an inherited handle keeps its value in the child.
+func passFile(cmd *exec.Cmd, w *os.File) string {
 	h := windows.Handle(w.Fd())
 	_ = windows.SetHandleInformation(h, windows.HANDLE_FLAG_INHERIT, windows.HANDLE_FLAG_INHERIT)
 	attrs := sysProcAttr(cmd)
@@ -52,4 +55,26 @@ func terminate(pid int) {
 // pipe (it does not exist), as opposed to one that refused us.
 func noStreamerListens(err error) bool {
 	return errors.Is(err, windows.ERROR_FILE_NOT_FOUND) || errors.Is(err, windows.ERROR_PATH_NOT_FOUND) || errors.Is(err, os.ErrNotExist)
+}
+
+// engineHandle hands the Engine hand-off to the child over a pipe that a
+// goroutine writes (Windows cannot unlink an open file; the plugin waits
+// for the child's "ready", by which time the child has read it all). The
+// TLS key it may hold is never on disk, on a command line or in the
+// environment. The caller closes the returned read end once the child has
+// it.
+func engineHandle(dir string, e streamer.Engine) (*os.File, error) {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		_, _ = w.Write(data)
+		w.Close()
+	}()
+	return r, nil
 }

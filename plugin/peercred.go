@@ -19,7 +19,7 @@ func checkPeer(c net.Conn, socket string) error {
 		return fmt.Errorf("cannot check who serves %s: %v", socket, err)
 	}
 	if own := uint32(os.Getuid()); uid != own && uid != 0 {
-		return &unsafePathError{socket, fmt.Sprintf("it is served by uid %d, not by you (uid %d) or root", uid, own)}
+		return &unsafePathError{Path: socket, Why: fmt.Sprintf("it is served by uid %d, not by you (uid %d) or root", uid, own)}
 	}
 	return nil
 }

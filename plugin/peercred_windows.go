@@ -25,7 +25,7 @@ func checkPeer(c net.Conn, socket string) error {
 		return fmt.Errorf("cannot check who serves %s: %v", socket, err)
 	}
 	if sid != self {
-		return &unsafePathError{socket, fmt.Sprintf("it is served by %s, not by you (%s)", sid, self)}
+		return &unsafePathError{Path: socket, Why: fmt.Sprintf("it is served by %s, not by you (%s)", sid, self)}
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ type BuildInfo struct {
 
 // NewRootCommand returns the `live` command with every subcommand.
 func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
+	currentBuild = build // the streamer binary started must be this version
 	root := &cobra.Command{
 		Use:   "live",
 		Short: "Live, shared, resumable view of containers, stats and events",

@@ -1,4 +1,4 @@
-package plugin
+package streamer
 
 import (
 	"errors"
@@ -38,7 +38,7 @@ func openRotatingLog(path string, max int64, followStdio bool) (*rotatingLog, er
 }
 
 func (l *rotatingLog) open() error {
-	f, err := openPrivate(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
+	f, err := OpenPrivate(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND)
 	if err != nil {
 		return err
 	}

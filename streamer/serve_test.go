@@ -1,4 +1,4 @@
-package plugin
+package streamer
 
 import (
 	"bytes"
@@ -10,39 +10,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/cli/cli/command"
-	"github.com/docker/cli/cli/context/docker"
-	"github.com/docker/cli/cli/streams"
 	"github.com/moby/moby/client"
 )
 
-// fakeCli is the part of command.Cli that serveForeground uses, with an
-// Engine client aimed at a socket that does not exist (no Engine needed).
-// Any other method panics on the nil embedded interface.
-type fakeCli struct {
-	command.Cli
-	outBuf, errBuf bytes.Buffer
-	out, err       *streams.Out
-	client         client.APIClient
-}
-
-func newFakeCli(t *testing.T) *fakeCli {
+// noEngine is an Engine client aimed at a socket that does not exist (no
+// Engine needed).
+func noEngine(t *testing.T) *client.Client {
 	t.Helper()
 	c, err := client.New(client.WithHost("unix://" + filepath.Join(t.TempDir(), "no-engine.sock")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	f := &fakeCli{client: c}
-	f.out, f.err = streams.NewOut(&f.outBuf), streams.NewOut(&f.errBuf)
-	return f
+	return c
 }
-
-func (f *fakeCli) Out() *streams.Out               { return f.out }
-func (f *fakeCli) Err() *streams.Out               { return f.err }
-func (f *fakeCli) Client() client.APIClient        { return f.client }
-func (f *fakeCli) CurrentContext() string          { return "test" }
-func (f *fakeCli) DockerEndpoint() docker.Endpoint { return docker.Endpoint{} }
 
 // goroutinesOf lists the live goroutines that fn started (directly).
 func goroutinesOf(fn string) []string {
@@ -50,7 +31,7 @@ func goroutinesOf(fn string) []string {
 	buf = buf[:runtime.Stack(buf, true)]
 	var found []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "created by "+fn+" ") || strings.Contains(g, "created by "+fn+"\n") {
+		if strings.Contains(g, "created by "+fn+" ") || strings.Contains(g, "created by "+fn+"\n") || strings.Contains(g, "created by "+fn+".func") {
 			found = append(found, g)
 		}
 	}
@@ -88,21 +69,24 @@ func TestServeForegroundEarlyErrorStopsEverything(t *testing.T) {
 			}
 			t.Cleanup(func() { os.RemoveAll(root) })
 			dir := filepath.Join(root, "live", "k")
-			paths := pathsForDir(dir)
+			paths := PathsForDir(dir)
 			paths.Socket = tc.socket(dir)
 			// Cancelled already: the streamer does not wait for an Engine
 			// that is not there, and goes straight to listening.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			err = serveForeground(ctx, newFakeCli(t), BuildInfo{Version: "test"}, paths,
-				serveOptions{listen: tc.listen, statsSource: "api", history: time.Minute})
+			var stderr bytes.Buffer
+			err = Run(ctx, Config{
+				Options: Options{Listen: tc.listen, StatsSource: "api", History: time.Minute, MaxConns: 10},
+				Paths:   paths, Context: "test", Client: noEngine(t), Version: "test", Stderr: &stderr,
+			})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("serveForeground = %v, want an error with %q", err, tc.wantErr)
+				t.Fatalf("Run = %v, want an error with %q", err, tc.wantErr)
 			}
-			// serveForeground waits for what it started before it returns,
+			// Run waits for what it started before it returns,
 			// so nothing may be left at all: no waiting here.
-			if left := goroutinesOf("github.com/docker-live/docker-live/plugin.serveForeground"); len(left) > 0 {
-				t.Errorf("%d goroutines of serveForeground still run after it returned:\n%s", len(left), strings.Join(left, "\n\n"))
+			if left := goroutinesOf("github.com/docker-live/docker-live/streamer.Run"); len(left) > 0 {
+				t.Errorf("%d goroutines of Run still run after it returned:\n%s", len(left), strings.Join(left, "\n\n"))
 			}
 			for _, f := range []string{paths.Socket, paths.Info} {
 				if _, err := os.Stat(f); err == nil {

@@ -1,4 +1,4 @@
-package plugin
+package streamer
 
 import (
 	"fmt"
@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// isZombie reports a process that has exited but was not reaped yet (a
+// IsZombie reports a process that has exited but was not reaped yet (a
 // detached streamer's parent may be gone only later).
-func isZombie(pid int) bool {
+func IsZombie(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return false
@@ -22,11 +22,11 @@ func isZombie(pid int) bool {
 	return false
 }
 
-// holdsLock reports whether process pid holds the flock on path, from
+// HoldsLock reports whether process pid holds the flock on path, from
 // /proc/locks, whose lines read
 // "1: FLOCK  ADVISORY  WRITE 2217 08:01:1234567 0 EOF" (device in hex,
 // inode in decimal).
-func holdsLock(pid int, path string) bool {
+func HoldsLock(pid int, path string) bool {
 	st, err := os.Lstat(path)
 	if err != nil || !st.Mode().IsRegular() {
 		return false

@@ -1,4 +1,4 @@
-package plugin
+package streamer
 
 import (
 	"errors"
@@ -63,7 +63,7 @@ func checkOwner(path string, st fs.FileInfo) error {
 		return err
 	}
 	if o := owner.String(); !winsec.OwnerAllowed(o, self) {
-		return &unsafePathError{path, fmt.Sprintf("it is owned by %s, not by you (%s)", o, self)}
+		return &UnsafePathError{path, fmt.Sprintf("it is owned by %s, not by you (%s)", o, self)}
 	}
 	return nil
 }
@@ -77,20 +77,20 @@ const noFollow = syscall.O_CLOEXEC
 // only the user.
 func openNoFollow(path string, flag int) (*os.File, error) {
 	if st, err := os.Lstat(path); err == nil && st.Mode()&(fs.ModeSymlink|fs.ModeIrregular) != 0 {
-		return nil, &unsafePathError{path, "it is a symbolic link (remove it)"}
+		return nil, &UnsafePathError{path, "it is a symbolic link (remove it)"}
 	}
 	return os.OpenFile(path, flag|noFollow, 0o600)
 }
 
 // lockNoWait takes an exclusive LockFileEx lock on f's first byte without
-// waiting; errLocked when another process holds it. Windows drops the lock
+// waiting; ErrLocked when another process holds it. Windows drops the lock
 // when the handle closes or the process dies, as flock does.
 func lockNoWait(f *os.File) error {
 	var ol windows.Overlapped
 	err := windows.LockFileEx(windows.Handle(f.Fd()),
 		windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ol)
 	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) || errors.Is(err, windows.ERROR_IO_PENDING) {
-		return errLocked
+		return ErrLocked
 	}
 	return err
 }
@@ -98,9 +98,9 @@ func lockNoWait(f *os.File) error {
 // stillActive is STILL_ACTIVE, the exit code of a process that runs.
 const stillActive = 259
 
-// processAlive reports whether pid runs (a process we may not query, being
+// ProcessAlive reports whether pid runs (a process we may not query, being
 // another user's, counts as alive, as EPERM does on Unix).
-func processAlive(pid int) bool {
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -119,9 +119,9 @@ func processAlive(pid int) bool {
 	return code == stillActive
 }
 
-// isZombie: an exited Windows process is reported as not alive already.
-func isZombie(pid int) bool { return false }
+// IsZombie: an exited Windows process is reported as not alive already.
+func IsZombie(pid int) bool { return false }
 
-// holdsLock: Windows does not say which process holds a file lock, so a
+// HoldsLock: Windows does not say which process holds a file lock, so a
 // streamer is only verified by answering /v1/health with its own PID.
-func holdsLock(pid int, path string) bool { return false }
+func HoldsLock(pid int, path string) bool { return false }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package plugin
+package streamer
 
 import (
 	"errors"
@@ -24,7 +24,7 @@ func makePrivate(dir string) error {
 // checkWriters refuses a folder that group or others may write to.
 func checkWriters(dir string, st fs.FileInfo) error {
 	if st.Mode().Perm()&0o022 != 0 {
-		return &unsafePathError{dir, fmt.Sprintf("group or others may write to it (mode %04o; chmod go-w it)", st.Mode().Perm())}
+		return &UnsafePathError{dir, fmt.Sprintf("group or others may write to it (mode %04o; chmod go-w it)", st.Mode().Perm())}
 	}
 	return nil
 }
@@ -36,7 +36,7 @@ func checkOwner(path string, st fs.FileInfo) error {
 		return nil
 	}
 	if uid := os.Getuid(); int(sys.Uid) != uid {
-		return &unsafePathError{path, fmt.Sprintf("it is owned by uid %d, not by you (uid %d)", sys.Uid, uid)}
+		return &UnsafePathError{path, fmt.Sprintf("it is owned by uid %d, not by you (uid %d)", sys.Uid, uid)}
 	}
 	return nil
 }
@@ -48,23 +48,23 @@ const noFollow = syscall.O_NOFOLLOW | syscall.O_CLOEXEC
 func openNoFollow(path string, flag int) (*os.File, error) {
 	f, err := os.OpenFile(path, flag|noFollow, 0o600)
 	if errors.Is(err, syscall.ELOOP) {
-		return nil, &unsafePathError{path, "it is a symbolic link (remove it)"}
+		return nil, &UnsafePathError{path, "it is a symbolic link (remove it)"}
 	}
 	return f, err
 }
 
-// lockNoWait takes flock's exclusive lock on f without waiting; errLocked
+// lockNoWait takes flock's exclusive lock on f without waiting; ErrLocked
 // when another process holds it.
 func lockNoWait(f *os.File) error {
 	err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	if errors.Is(err, syscall.EWOULDBLOCK) {
-		return errLocked
+		return ErrLocked
 	}
 	return err
 }
 
-// processAlive reports whether pid exists (signal 0 checks without sending).
-func processAlive(pid int) bool {
+// ProcessAlive reports whether pid exists (signal 0 checks without sending).
+func ProcessAlive(pid int) bool {
 	if pid <= 0 {
 		return false
 	}

@@ -1,0 +1,90 @@
+package streamer
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSigned returns a PEM certificate and key made for the test.
+func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+func TestReadEngineRoundTrip(t *testing.T) {
+	cert, key := selfSigned(t)
+	in := Engine{Host: "tcp://10.0.0.1:2376", CA: cert, Cert: cert, Key: key, Headers: map[string]string{"X-A": "b"}}
+	data, _ := json.Marshal(in)
+	out, err := ReadEngine(strings.NewReader(string(data)))
+	if err != nil || out.Host != in.Host || string(out.Key) != string(key) || out.Headers["X-A"] != "b" {
+		t.Fatalf("ReadEngine = %+v, %v", out, err)
+	}
+	for _, bad := range []string{"", "{", `{"host":""}`} {
+		if _, err := ReadEngine(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "hand-off") {
+			t.Errorf("ReadEngine(%q) = %v, want an error naming the hand-off", bad, err)
+		}
+	}
+}
+
+func TestEngineClientTLS(t *testing.T) {
+	cert, key := selfSigned(t)
+	good := Engine{Host: "tcp://127.0.0.1:2376", CA: cert, Cert: cert, Key: key}
+	tc, err := good.tlsConfig()
+	if err != nil || tc == nil || tc.RootCAs == nil || len(tc.Certificates) != 1 || tc.InsecureSkipVerify {
+		t.Fatalf("tlsConfig = %+v, %v", tc, err)
+	}
+	c, err := good.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if tc, err := (Engine{Host: "tcp://h:2376"}).tlsConfig(); tc != nil || err != nil {
+		t.Errorf("no TLS material: %+v, %v; want none", tc, err)
+	}
+	if tc, err := (Engine{Host: "tcp://h:2376", SkipTLSVerify: true}).tlsConfig(); err != nil || tc == nil || !tc.InsecureSkipVerify {
+		t.Errorf("skip verify: %+v, %v", tc, err)
+	}
+	for _, bad := range []Engine{
+		{Host: "tcp://h:2376", CA: []byte("not pem")},
+		{Host: "tcp://h:2376", Cert: cert, Key: []byte("not pem")},
+	} {
+		if _, err := bad.Client(); err == nil {
+			t.Errorf("Client(%+v) accepted bad TLS material", bad)
+		}
+	}
+	// A socket gets no TLS, whatever the material, as docker/cli does.
+	if c, err := (Engine{Host: "unix:///run/x.sock", CA: []byte("not pem")}).Client(); err != nil {
+		t.Errorf("unix socket with stray TLS material: %v", err)
+	} else {
+		c.Close()
+	}
+}
+
+func TestNeedsPlugin(t *testing.T) {
+	if !NeedsPlugin("ssh://me@host") || NeedsPlugin("unix:///var/run/docker.sock") || NeedsPlugin("tcp://h:2376") {
+		t.Error("only ssh:// endpoints need docker/cli's connection helper")
+	}
+}
