@@ -260,6 +260,7 @@ func (b *bench) synthetic(t *testing.T) {
 	// Checked on the first window only: in the second the slow client may
 	// cost the others (the row below says how much).
 	cliSeq, wsSeq := cliLag.seqCheck(), wsLag.seqCheck()
+	cliLagsNormal, wsLagsNormal := cliLag.sorted(), wsLag.sorted()
 	engineSubs, engineReqs, engineDrops := eng.EventSubscribers(), eng.Requests()["events"], eng.EventDrops()
 
 	// The slow client subscribes to everything and never reads.
@@ -346,13 +347,21 @@ func (b *bench) synthetic(t *testing.T) {
 		Target: "none missing, none twice", Verdict: benchVerdict(wsSeq.ok())})
 	sec.add(benchRow{Measure: "events delivered to a WebSocket client of every topic",
 		Ours: fmt.Sprintf("%.0f/s (%.0f/s with the slow client)", rate(normal.wsEvent, normal.dur), rate(withSlow.wsEvent, withSlow.dur))})
-	cliP99 := benchPercentile(cliLags, 0.99)
-	sec.add(benchRow{Measure: "Engine event to CLI line, p50 / p99 / max (both windows)",
-		Ours:    fmt.Sprintf("%s / %s / %s", benchMS(benchPercentile(cliLags, 0.5)), benchMS(cliP99), benchMS(cliLags[len(cliLags)-1])),
+	if len(cliLagsNormal) == 0 {
+		t.Fatalf("no events reached the CLI client during the first window; stderr: %s", oneLine(cli.Stderr()))
+	}
+	cliP99 := benchPercentile(cliLagsNormal, 0.99)
+	sec.add(benchRow{Measure: "Engine event to CLI line, p50 / p99 / max (first window)",
+		Ours:    fmt.Sprintf("%s / %s / %s", benchMS(benchPercentile(cliLagsNormal, 0.5)), benchMS(cliP99), benchMS(cliLagsNormal[len(cliLagsNormal)-1])),
 		Target:  "p99 <= 5 ms",
 		Verdict: benchVerdict(cliP99 <= 5*time.Millisecond)})
+	sec.add(benchRow{Measure: "Engine event to CLI line, p50 / p99 / max (both windows, the slow client's included)",
+		Ours: fmt.Sprintf("%s / %s / %s", benchMS(benchPercentile(cliLags, 0.5)), benchMS(benchPercentile(cliLags, 0.99)), benchMS(cliLags[len(cliLags)-1]))})
+	if len(wsLagsNormal) > 0 {
+		sec.add(benchRow{Measure: "hub to WebSocket client, p50 / p99 / max (first window)", Ours: benchTriple(wsLagsNormal)})
+	}
 	if len(wsLags) > 0 {
-		sec.add(benchRow{Measure: "hub to WebSocket client, p50 / p99 / max",
+		sec.add(benchRow{Measure: "hub to WebSocket client, p50 / p99 / max (both windows)",
 			Ours: fmt.Sprintf("%s / %s / %s", benchMS(benchPercentile(wsLags, 0.5)), benchMS(benchPercentile(wsLags, 0.99)), benchMS(wsLags[len(wsLags)-1]))})
 	}
 	sec.add(benchRow{Measure: "normal WebSocket client", Ours: wsFate})
