@@ -113,6 +113,9 @@ func (h *Hub) flushStats() {
 	h.mu.Unlock()
 
 	if b != nil {
+		if flushEncodeHook != nil {
+			flushEncodeHook()
+		}
 		if needAll {
 			b.allData()
 		}
@@ -136,6 +139,10 @@ func (h *Hub) flushStats() {
 		}
 	}
 }
+
+// flushEncodeHook, when set (tests only), runs where flushStats encodes
+// without the hub's lock.
+var flushEncodeHook func()
 
 // newBatchLocked takes the newest samples as a batch, not yet published.
 func (h *Hub) newBatchLocked(now time.Time) *statsBatch {
