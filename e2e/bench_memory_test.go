@@ -107,6 +107,11 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 		return nil
 	})
 	startup = benchRSS(info.PID)
+	held := "?"
+	if h, err := benchHealth(info.Socket); err == nil {
+		c, _ := h["containers"].(float64)
+		held = strconv.Itoa(int(c))
+	}
 
 	var first benchLineCount
 	benchStartTimed(t, env, first.onLine, pluginPath, "live", "watch", "--format", "json", "--filter", "label="+b.fleet.label)
@@ -143,6 +148,7 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 		Target:  "<= 20 MiB",
 		Verdict: benchVerdict(startup.hwm <= 20<<10),
 	})
-	sec.note("%d containers, %s: load average %s at the window's start.", len(ids), source, load)
+	sec.note("%d containers, %s: the streamer held %s containers (the fleet's and any others on the Engine); load average %s at the window's start.",
+		len(ids), source, held, load)
 	_, _ = commandOutput(30*time.Second, env, pluginPath, "live", "stop")
 }
