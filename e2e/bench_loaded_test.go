@@ -171,15 +171,21 @@ func (b *bench) latencyLoaded(t *testing.T) {
 		t.Fatalf("docker events, docker live events and the WebSocket client never all showed a pause of %.12s", warm)
 	}
 	// Let the docker stats streams reach their steady state (their first
-	// second lists and samples every container).
-	eventually(t, 30*time.Second, func() error {
+	// second lists and samples every container). On a host too busy for
+	// them to print two rounds in 90 s, the figure goes on and says so.
+	statsReady := benchWaitUntil(90*time.Second, func() bool {
 		for i := range statsLines {
-			if n := statsLines[i].n(); n < 2*len(ids) {
-				return fmt.Errorf("docker stats stream %d printed %d lines, not yet two rounds of %d", i, n, len(ids))
+			if statsLines[i].n() < 2*len(ids) {
+				return false
 			}
 		}
-		return nil
+		return true
 	})
+	statsNote := ""
+	if !statsReady {
+		statsNote = fmt.Sprintf(" The docker stats streams had not printed two rounds of %d lines within 90 s (%d, %d, %d); the pauses went ahead anyway.",
+			len(ids), statsLines[0].n(), statsLines[1].n(), statsLines[2].n())
+	}
 
 	loadBefore := benchLoadAvg()
 	pairs := min(100, len(ids)-1)
@@ -251,9 +257,9 @@ func (b *bench) latencyLoaded(t *testing.T) {
 		"`docker pause`/`docker unpause` (each command started when the one before returned, no reader awaited) in %s; "+
 		"latency from the event's timeNano to receipt of the line from `docker live events --format json %s` and "+
 		"`docker events --format json %s`, read side by side by the same kind of stamping reader (and to the WebSocket "+
-		"client's receipt of the message, for the socket row). Load average before the pauses %s, after %s. %s",
+		"client's receipt of the message, for the socket row). Load average before the pauses %s, after %s.%s %s",
 		len(ids), benchStatsSources(s), benchArgs(statsArgs[:5]), len(ids), statsLines[0].n(), statsLines[1].n(), statsLines[2].n(),
-		pairs, pairs, issued.Round(time.Millisecond), benchArgs(filter), benchArgs(filter), loadBefore, loadAfter, cpu.note)
+		pairs, pairs, issued.Round(time.Millisecond), benchArgs(filter), benchArgs(filter), loadBefore, loadAfter, statsNote, cpu.note)
 }
 
 // benchQuad prints p50 / p90 / p99 / max of sorted ds.
