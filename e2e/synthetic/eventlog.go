@@ -167,7 +167,8 @@ func (e *FakeEngine) generate(ticks <-chan time.Time, stop <-chan struct{}) {
 		}
 		b := eventBatch{nano: nano, first: p.made, n: n, lines: buf}
 		p.made += n
-		e.eventsMade.Add(n)
 		e.log.publish(b)
+		e.eventsMade.Add(n) // after publishing: a count read says they are in the log
+
 	}
 }

@@ -139,6 +139,8 @@ func TestEventLogIsOneStreamForAllClients(t *testing.T) {
 		return res
 	}
 	drive(t, clk, ticks, 100, time.Millisecond) // 100 events before anyone listens
+	// The generator takes a tick before it publishes what it made.
+	waitFor(t, func() bool { return e.EventsGenerated() == 100 })
 	a, b := get(""), get("")
 	defer a.Body.Close()
 	defer b.Body.Close()
