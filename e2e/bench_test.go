@@ -150,7 +150,7 @@ const (
 	figMicro     = "Hub micro-benchmarks"
 )
 
-var benchFigureOrder = []string{figEvents, figStatus, figTable, figOverhead, figFanout, figSynthetic, figCgroup, figHistory, figMicro}
+var benchFigureOrder = []string{figEvents, figLoaded, figStatus, figTable, figOverhead, figFanout, figSynthetic, figCgroup, figHistory, figMemory, figMicro}
 
 // TestBench runs every figure in one process, so that they share the fleet
 // of containers and the report. Subtests can be picked with -run
@@ -174,12 +174,15 @@ func TestBench(t *testing.T) {
 	t.Run("table-small", func(t *testing.T) { b.firstTable(t, sc.counts[0]) })
 	t.Run("table-medium", func(t *testing.T) { b.firstTable(t, sc.counts[1]) })
 	t.Run("latency", b.latency)
+	t.Run("latency-loaded", b.latencyLoaded)
 	t.Run("overhead", b.overhead)
 	t.Run("fanout", b.fanout)
 	t.Run("cgroup-medium", func(t *testing.T) { b.cgroup(t, sc.counts[1]) })
+	t.Run("memory-medium", func(t *testing.T) { b.memoryFigure(t, sc.counts[1]) })
 	t.Run("table-large", func(t *testing.T) { b.firstTable(t, sc.counts[2]) })
 	t.Run("rss-large", b.rssLarge)
 	t.Run("cgroup-large", func(t *testing.T) { b.cgroup(t, sc.counts[2]) })
+	t.Run("memory-large", func(t *testing.T) { b.memoryFigure(t, sc.counts[2]) })
 	t.Run("history", b.history)
 	// The synthetic Engine needs no real containers: remove them first, so
 	// that the real Engine's load does not eat into the CPU it needs.

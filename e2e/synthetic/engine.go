@@ -56,6 +56,11 @@ type FakeEngine struct {
 	// events so that an inspect agrees with the events sent before it.
 	healthy []atomic.Bool
 
+	// clock is time.Now, or a test's clock.
+	clock func() time.Time
+	log   eventLog
+
+	eventsMade   atomic.Int64
 	eventsSent   atomic.Int64
 	statsSent    atomic.Int64
 	eventStreams atomic.Int64
@@ -70,8 +75,25 @@ type fakeContainer struct {
 	running bool
 }
 
-// Start listens on 127.0.0.1 (a free port) and serves until Close.
+// Start listens on 127.0.0.1 (a free port) and serves until Close. The
+// event generator starts at once, paced by a 1 ms ticker: like a real
+// Engine, it makes events whether or not anyone listens.
 func Start(cfg Config) (*FakeEngine, error) {
+	e, err := start(cfg, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	t := time.NewTicker(time.Millisecond)
+	e.wg.Go(func() {
+		defer t.Stop()
+		e.generate(t.C, e.ctx.Done())
+	})
+	return e, nil
+}
+
+// start is Start without the generator, which tests drive with their own
+// clock and ticks.
+func start(cfg Config, clock func() time.Time) (*FakeEngine, error) {
 	if cfg.Containers <= 0 {
 		cfg.Containers = 5000
 	}
@@ -94,7 +116,7 @@ func Start(cfg Config) (*FakeEngine, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &FakeEngine{
-		cfg: cfg, ln: ln, started: time.Now(), ctx: ctx, cancel: cancel,
+		cfg: cfg, ln: ln, started: clock(), ctx: ctx, cancel: cancel, clock: clock,
 		containers: make([]fakeContainer, cfg.Containers),
 		byID:       make(map[string]int, cfg.Containers),
 		healthy:    make([]atomic.Bool, cfg.Containers),
@@ -113,8 +135,21 @@ func Start(cfg Config) (*FakeEngine, error) {
 // Host is the DOCKER_HOST value that reaches the fake.
 func (e *FakeEngine) Host() string { return "tcp://" + e.ln.Addr().String() }
 
-// EventsSent is the number of events written to all /events clients.
+// EventsGenerated is the number of events the Engine made: each once,
+// however many /events clients read it. Paced, it is EventRate a second.
+func (e *FakeEngine) EventsGenerated() int64 { return e.eventsMade.Load() }
+
+// EventsSent is the number of event lines written to all /events clients
+// together (the same event to two clients counts twice).
 func (e *FakeEngine) EventsSent() int64 { return e.eventsSent.Load() }
+
+// EventSubscribers is how many /events clients follow the live events (a
+// query wholly in the past is not one).
+func (e *FakeEngine) EventSubscribers() int { return e.log.subscribers() }
+
+// EventDrops is how many /events clients were dropped for falling a second
+// behind.
+func (e *FakeEngine) EventDrops() int64 { return e.log.drops() }
 
 // StatsSent is the number of stats records written.
 func (e *FakeEngine) StatsSent() int64 { return e.statsSent.Load() }
@@ -179,7 +214,7 @@ func (e *FakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{
 			"ID": "synthetic", "Name": "synthetic", "ServerVersion": "20.10.24-synthetic",
 			"Containers": len(e.containers), "ContainersRunning": running, "ContainersStopped": len(e.containers) - running,
-			"SystemTime": time.Now().Format(time.RFC3339Nano), "OSType": "linux", "NCPU": 2,
+			"SystemTime": e.clock().Format(time.RFC3339Nano), "OSType": "linux", "NCPU": 2,
 		})
 	case p == "/events":
 		e.count("events")
@@ -368,6 +403,10 @@ func (e *FakeEngine) serveStats(w http.ResponseWriter, r *http.Request, idOrName
 // nothing a streamer reports; the fourth changes a container's health.
 var execActions = [3]string{"exec_create: /app health", "exec_start: /app health", "exec_die"}
 
+// SeqAttribute is the actor attribute that numbers every generated event
+// from 0, so a reader can check that it got each event exactly once.
+const SeqAttribute = "synthetic.seq"
+
 // appendEvent appends event number k (from 0) stamped at nano as one line,
 // in the Engine's 1.41 shape (with the legacy status, id and from fields).
 func (e *FakeEngine) appendEvent(dst []byte, k int64, nano int64) []byte {
@@ -405,6 +444,8 @@ func (e *FakeEngine) appendEvent(dst []byte, k int64, nano int64) []byte {
 	dst = append(dst, extra...)
 	dst = append(dst, `"com.docker.compose.project":"synthetic","com.docker.compose.service":"app","image":"`+image+`","name":"`...)
 	dst = append(dst, c.name...)
+	dst = append(dst, `","`+SeqAttribute+`":"`...)
+	dst = strconv.AppendInt(dst, k, 10)
 	dst = append(dst, `"}},"scope":"local","time":`...)
 	dst = strconv.AppendInt(dst, nano/1e9, 10)
 	dst = append(dst, `,"timeNano":`...)
@@ -413,11 +454,22 @@ func (e *FakeEngine) appendEvent(dst []byte, k int64, nano int64) []byte {
 	return dst
 }
 
-// serveEvents paces events at EventRate from the moment the client
-// subscribed. Every write is flushed at once, in 1 ms steps, so that an
-// event's timeNano is within a millisecond of when it leaves. since and
-// until are ignored: the synthetic history is empty.
+// serveEvents serves /events as the Engine does: the past events kept in
+// the log's buffer from since (inclusive), then, unless until has passed,
+// the live events as the generator makes them, up to until (inclusive).
+// Every client gets the same events with the same stamps, so a client that
+// reads the same event on two paths (a streamer and a catch-up query) can
+// recognise it.
 func (e *FakeEngine) serveEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, okSince := parseEngineTime(q.Get("since"))
+	until, okUntil := parseEngineTime(q.Get("until"))
+	if !okSince || !okUntil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"message":"invalid since or until"}` + "\n"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -426,40 +478,76 @@ func (e *FakeEngine) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	e.eventStreams.Add(1)
 	defer e.eventStreams.Add(-1)
-	start := time.Now()
-	rate := float64(e.cfg.EventRate)
-	var sent int64
-	var buf []byte
-	t := time.NewTicker(time.Millisecond)
-	defer t.Stop()
+	past, sub := e.log.subscribe(since, until, e.clock())
+	if sub != nil {
+		defer e.log.unsubscribe(sub)
+	}
+	if len(past) > 0 {
+		n, _ := countLines(past)
+		if _, err := w.Write(past); err != nil {
+			return
+		}
+		e.eventsSent.Add(n)
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+	if sub == nil { // a window wholly in the past: the buffer is all
+		return
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-e.ctx.Done():
 			return
-		case now := <-t.C:
-			due := int64(now.Sub(start).Seconds()*rate) - sent
-			if due <= 0 {
-				continue
-			}
-			// After a stall (a slow reader) catch up, but in bounded steps.
-			due = min(due, int64(rate/10)+1)
-			buf = buf[:0]
-			nano := time.Now().UnixNano()
-			for j := int64(0); j < due; j++ {
-				buf = e.appendEvent(buf, sent+j, nano)
-			}
-			// Counted before they leave, so a reader never sees more
-			// events than EventsSent.
-			sent += due
-			e.eventsSent.Add(due)
-			if _, err := w.Write(buf); err != nil {
+		case <-sub.dropped:
+			return // too slow to keep up: the Engine would drop it as well
+		case b := <-sub.batches:
+			if until != 0 && b.nano > until {
 				return
 			}
+			if _, err := w.Write(b.lines); err != nil {
+				return
+			}
+			e.eventsSent.Add(b.n)
 			if err := rc.Flush(); err != nil {
 				return
 			}
 		}
 	}
+}
+
+// parseEngineTime reads the Engine's since/until form (seconds, with an
+// optional fraction: "1700000000.123456789") into Unix nanoseconds; "" is 0.
+func parseEngineTime(s string) (int64, bool) {
+	if s == "" {
+		return 0, true
+	}
+	secs, frac, _ := strings.Cut(s, ".")
+	sec, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	var nano int64
+	if frac != "" {
+		if len(frac) > 9 {
+			frac = frac[:9]
+		}
+		frac += strings.Repeat("0", 9-len(frac))
+		if nano, err = strconv.ParseInt(frac, 10, 64); err != nil {
+			return 0, false
+		}
+	}
+	return sec*1e9 + nano, true
+}
+
+func countLines(b []byte) (int64, error) {
+	var n int64
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -127,11 +127,9 @@ func Probe(procRoot, cgroupRoot string, pid int, containerID string) (*Target, e
 		return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(pidDir, "cgroup"), err)
 	}
 	// An unreadable mountinfo leaves the usual layout under cgroupRoot.
-	var mounts []mount
-	if mi, err := os.ReadFile(filepath.Join(procRoot, "self", "mountinfo")); err == nil {
-		if mounts, err = parseMounts(mi, cgroupRoot); err != nil {
-			return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(procRoot, "self", "mountinfo"), err)
-		}
+	mounts, err := cgroupMounts(procRoot, cgroupRoot)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %s: %w", filepath.Join(procRoot, "self", "mountinfo"), err)
 	}
 
 	t := &Target{id: containerID, pid: pid}

@@ -359,3 +359,42 @@ func TestHistoryDocument(t *testing.T) {
 		t.Error("a bad label filter was accepted")
 	}
 }
+
+// A ring is written in full when it is allocated, so the memory it will
+// hold is resident from the start rather than growing over the span; every
+// entry reads as never written.
+func TestHistRingIsWrittenAtOnce(t *testing.T) {
+	r, free := newHistRing(300)
+	if free != nil {
+		defer free()
+	}
+	if len(r) != 300 {
+		t.Fatalf("ring of %d entries, want 300", len(r))
+	}
+	for i, e := range r {
+		if e != (histSample{}) {
+			t.Fatalf("entry %d = %+v, want never written", i, e)
+		}
+	}
+}
+
+// A removed container's ring is released (unmapped on Unix), and one that
+// comes back starts a fresh ring; many rings come and go without trouble.
+func TestHistoryRingsAreReleasedOnRemove(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	hs := newHistory(5*time.Minute, time.Second, base)
+	for round := range 50 {
+		now := base.Add(time.Duration(round) * time.Second)
+		hs.record(now, map[string]stream.Stats{"a": {ID: "a", CPUPercent: float64(round)}, "b": {ID: "b", CPUPercent: 1}})
+		if got := hs.conts["a"].samples[int(hs.slotOf(now))%hs.size].cpu; got != float64(round) {
+			t.Fatalf("round %d: ring holds %v", round, got)
+		}
+		hs.forget("a")
+		if _, ok := hs.conts["a"]; ok {
+			t.Fatalf("round %d: a's ring kept after forget", round)
+		}
+	}
+	if len(hs.conts) != 1 || hs.conts["b"] == nil {
+		t.Fatalf("rings left: %d, want b's alone", len(hs.conts))
+	}
+}

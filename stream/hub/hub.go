@@ -65,6 +65,7 @@ type Hub struct {
 	listed     chan struct{} // closed by the first Reset
 	closed     bool
 	statsDirty bool
+	statsGen   uint64 // counts drops of samples, so a flush can tell its batch went stale
 	hist       history
 }
 
@@ -219,6 +220,7 @@ func (h *Hub) dropStatsLocked(id string) {
 	}
 	delete(h.stats, id)
 	h.statsDirty = true
+	h.statsGen++
 	// A subscriber resuming after this must not be handed the container's
 	// old samples in the last batch; the next flush serves it instead.
 	h.lastBatch = nil

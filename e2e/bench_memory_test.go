@@ -1,0 +1,154 @@
+package e2e
+
+// Figure 9: the streamer's memory, as the process a user's `docker live`
+// starts (`live serve --detach`): VmRSS, VmHWM, PSS and the anonymous /
+// file-backed split, at the medium and the large fleet, for both stats
+// sources, with one `live watch` client attached and the 5-minute history
+// full.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const figMemory = "9. Streamer memory"
+
+// benchSmaps is /proc/PID/smaps_rollup's proportional set, in KiB.
+type benchSmaps struct {
+	pss, pssAnon, pssFile int64
+}
+
+func benchReadSmaps(pid int) benchSmaps {
+	var m benchSmaps
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseInt(f[1], 10, 64)
+		switch f[0] {
+		case "Pss:":
+			m.pss = v
+		case "Pss_Anon:":
+			m.pssAnon = v
+		case "Pss_File:":
+			m.pssFile = v
+		}
+	}
+	return m
+}
+
+// memoryFigure measures n containers (the fleet must hold exactly that many).
+func (b *bench) memoryFigure(t *testing.T, n int) {
+	sec := b.rep.section(figMemory, "")
+	ids := b.fleet.ensure(t, n)
+	if len(sec.notes) == 0 {
+		sec.note("Each streamer is started the way a user's first `docker live` starts it, `docker-live live serve --detach --idle-timeout 0 " +
+			"--stats-source SOURCE` (default --history 5m, default GOGC, no GOMEMLIMIT), under a DOCKER_CONFIG of its own, while the run's " +
+			"fleet of idle labelled containers runs. VmHWM at start-up is read as soon as /v1/health counts every container (the list and " +
+			"the inspect of each are done, the first samples taken). Then one `docker-live live watch --format json --filter label=...` " +
+			"attaches; once it has printed the fleet's first table, the streamer's VmRSS is sampled every 200 ms for the window (the peak " +
+			"is shown) and PSS read from /proc/PID/smaps_rollup at its end. The history is full from the first sample: each container's " +
+			"ring is written in full when it is made (stream/hub newHistRing), so its pages are resident at once rather than over 5 minutes; " +
+			"figure 8 (above) measures a ring filled by 5 real minutes.")
+	}
+	for _, source := range []string{"cgroup", "api"} {
+		b.memoryOf(t, sec, ids, source)
+	}
+	sec.ran = true
+}
+
+func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source string) {
+	config := filepath.Join(tmpRoot, fmt.Sprintf("mem-%s-%d", source, len(ids)))
+	if err := os.MkdirAll(config, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := mergeEnv(os.Environ(), []string{"DOCKER_CONFIG=" + config})
+	if out, err := commandOutput(time.Minute, env, pluginPath, "live", "serve", "--detach", "--idle-timeout", "0", "--stats-source", source); err != nil {
+		t.Fatalf("live serve --detach --stats-source %s: %v: %s", source, err, oneLine(out))
+	}
+	t.Cleanup(func() { _, _ = commandOutput(30*time.Second, env, pluginPath, "live", "stop") })
+	out, err := commandOutput(30*time.Second, env, pluginPath, "live", "status", "--format", "json")
+	var info struct {
+		PID    int    `json:"pid"`
+		Socket string `json:"socket"`
+	}
+	if err != nil || json.Unmarshal([]byte(benchFirstLine(out)), &info) != nil || info.PID == 0 {
+		t.Fatalf("live status --format json: %v: %s", err, oneLine(out))
+	}
+	var startup benchMem
+	eventually(t, time.Minute, func() error {
+		h, err := benchHealth(info.Socket)
+		if err != nil {
+			return err
+		}
+		if c, _ := h["containers"].(float64); int(c) < len(ids) {
+			return fmt.Errorf("streamer holds %v of %d containers", h["containers"], len(ids))
+		}
+		m, _ := h["stats_sources"].(map[string]any)
+		sampled := 0
+		for _, v := range m {
+			c, _ := v.(float64)
+			sampled += int(c)
+		}
+		if sampled < len(ids) {
+			return fmt.Errorf("streamer samples %d of %d containers", sampled, len(ids))
+		}
+		return nil
+	})
+	startup = benchRSS(info.PID)
+	held := "?"
+	if h, err := benchHealth(info.Socket); err == nil {
+		c, _ := h["containers"].(float64)
+		held = strconv.Itoa(int(c))
+	}
+
+	var first benchLineCount
+	benchStartTimed(t, env, first.onLine, pluginPath, "live", "watch", "--format", "json", "--filter", "label="+b.fleet.label)
+	eventually(t, time.Minute, func() error {
+		if n := first.n(); n < len(ids) {
+			return fmt.Errorf("live watch printed %d of %d rows", n, len(ids))
+		}
+		return nil
+	})
+	window := b.sc.window / 2
+	load := benchLoadAvg()
+	rss := benchSampleRSS(info.PID)
+	time.Sleep(window) // the measurement window itself
+	peak, last := rss.end()
+	sm := benchReadSmaps(info.PID)
+
+	limit := int64(10 << 10) // KiB
+	if source == "api" {
+		limit = 14 << 10
+	}
+	sec.add(benchRow{
+		Measure: fmt.Sprintf("%d containers, --stats-source %s: VmRSS peak in %s (anon + file)", len(ids), source, window),
+		Ours:    fmt.Sprintf("%s (last %s)", peak, benchMiB(last.rss)),
+		Target:  fmt.Sprintf("<= %s", benchMiB(limit)),
+		Verdict: benchVerdict(peak.rss <= limit),
+	})
+	sec.add(benchRow{
+		Measure: fmt.Sprintf("%d containers, --stats-source %s: PSS at the window's end (anon + file)", len(ids), source),
+		Ours:    fmt.Sprintf("%s (anon %.1f + file %.1f)", benchMiB(sm.pss), float64(sm.pssAnon)/1024, float64(sm.pssFile)/1024),
+	})
+	sec.add(benchRow{
+		Measure: fmt.Sprintf("%d containers, --stats-source %s: VmHWM at start-up (list + inspect of all)", len(ids), source),
+		Ours:    fmt.Sprintf("%s (VmHWM at the window's end %s)", benchMiB(startup.hwm), benchMiB(last.hwm)),
+		Target:  "<= 20 MiB",
+		Verdict: benchVerdict(startup.hwm <= 20<<10),
+	})
+	sec.note("%d containers, %s: the streamer held %s containers (the fleet's and any others on the Engine); load average %s at the window's start.",
+		len(ids), source, held, load)
+	_, _ = commandOutput(30*time.Second, env, pluginPath, "live", "stop")
+}
