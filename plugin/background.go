@@ -103,6 +103,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	for _, o := range opts.allowOrigins {
 		args = append(args, "--allow-origin", o)
 	}
+	args = append(args, metricsTLSArgs(opts.metricsTLS)...)
 	cmd := exec.Command(exe, args...)
 	readyArg := passReadyPipe(cmd, readW)
 	cmd.Args = append(cmd.Args, "--ready-fd", readyArg)

@@ -36,6 +36,14 @@ type serveOptions struct {
 	history      time.Duration
 	maxConns     int
 	readyFD      int // set on the detached child: where to say it is ready
+	metricsTLS
+}
+
+// metricsTLS are the options of /metrics and of TLS on the TCP listener
+// (issue 13; docs/security.md, README "Many hosts: Prometheus").
+type metricsTLS struct {
+	tls           server.TLSFiles
+	metricsLabels []string
 }
 
 // engineReadyWait bounds how long a starting streamer waits for the
@@ -70,6 +78,10 @@ func newServeCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 	f.StringVar(&opts.statsSource, "stats-source", "auto", "Where stats come from: auto, api or cgroup")
 	f.DurationVar(&opts.history, "history", defaultHistory, "How much stats history to keep per container for new clients (0: none)")
 	f.IntVar(&opts.maxConns, "max-connections", server.DefaultMaxConns, "Most connections each listener holds open at once; more get 503 or WebSocket close 1013")
+	f.StringVar(&opts.tls.Cert, "tls-cert", "", "Serve --listen over TLS with this PEM certificate (as dockerd --tlscert)")
+	f.StringVar(&opts.tls.Key, "tls-key", "", "The PEM private key of --tls-cert (as dockerd --tlskey)")
+	f.StringVar(&opts.tls.ClientCA, "tls-client-ca", "", "Require TCP clients to present a certificate signed by this PEM CA (as dockerd --tlsverify --tlscacert)")
+	f.StringSliceVar(&opts.metricsLabels, "metrics-labels", nil, "Container label keys also reported on /metrics as container_label_<key> (comma-separated)")
 	f.IntVar(&opts.readyFD, "ready-fd", 0, "internal: file descriptor to report readiness on")
 	_ = f.MarkHidden("ready-fd")
 	return cmd
@@ -95,6 +107,9 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		return usageError(err)
 	}
 	opts.listen = listenAddr
+	if err := checkMetricsTLS(&opts.metricsTLS, opts.listen); err != nil {
+		return usageError(err)
+	}
 	paths := pathsFor(dockerCli)
 	if opts.detach {
 		info, started, err := startDetached(ctx, dockerCli, paths, opts)
@@ -106,7 +121,7 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 		} else {
 			fmt.Fprintf(dockerCli.Out(), "docker live streamer already running for context %q (pid %d)\nsocket: %s\n", info.Context, info.PID, info.Socket)
 		}
-		printListen(dockerCli, info)
+		printListen(dockerCli, info, opts.tls.Enabled())
 		return nil
 	}
 	return serveForeground(ctx, dockerCli, build, paths, opts)
@@ -115,8 +130,12 @@ func runServe(ctx context.Context, dockerCli command.Cli, build BuildInfo, opts 
 // printListen tells the terminal, not only serve.log, where a detached
 // streamer listens on TCP, where its token is, and warns when that is not
 // loopback.
-func printListen(dockerCli command.Cli, info streamerInfo) {
+func printListen(dockerCli command.Cli, info streamerInfo, withTLS bool) {
 	if info.Listen == "" {
+		return
+	}
+	if withTLS {
+		fmt.Fprintf(dockerCli.Out(), "listen: %s over TLS (token in %s)\n", info.Listen, info.TokenFile)
 		return
 	}
 	fmt.Fprintf(dockerCli.Out(), "listen: %s (token in %s)\n", info.Listen, info.TokenFile)
@@ -196,7 +215,7 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		if token, err = loadOrCreateToken(paths.Token); err != nil {
 			return fmt.Errorf("cannot create the token: %v", err)
 		}
-		if !isLoopback(opts.listen) {
+		if !isLoopback(opts.listen) && !opts.tls.Enabled() {
 			logger.Printf("WARNING: listening on %s, which is not loopback: anyone who can reach it and holds the token sees every container on this Engine", opts.listen)
 			fmt.Fprintf(dockerCli.Err(), "WARNING: --listen %s is not a loopback address: the stream is reachable from other hosts (token required)\n", opts.listen)
 		}
@@ -243,12 +262,18 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		<-srcDone
 	}()
 
+	tlsConf, metricsHandler, err := metricsAndTLS(opts.metricsTLS, h, src, build.Version, contextName)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
 		Hub:          h,
 		Token:        token,
 		AllowOrigins: opts.allowOrigins,
 		Logf:         logger.Printf,
 		MaxConns:     opts.maxConns,
+		Metrics:      metricsHandler,
+		TLS:          tlsConf,
 	})
 	info := streamerInfo{
 		Context:     contextName,

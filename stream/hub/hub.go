@@ -66,6 +66,7 @@ type Hub struct {
 	closed     bool
 	statsDirty bool
 	hist       history
+	counts     counters // for /metrics (metrics.go)
 }
 
 // New returns a hub with a fresh epoch. Call Run to flush stats.
@@ -228,6 +229,7 @@ func (h *Hub) dropStatsLocked(id string) {
 func (h *Hub) Event(ev events.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.counts.events.Add(1)
 	h.broadcastLocked(&stream.Message{Type: stream.TypeEvent, Event: &ev}, nil)
 }
 
