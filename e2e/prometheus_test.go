@@ -222,7 +222,11 @@ func TestPrometheusScrapesStreamer(t *testing.T) {
 		t.Fatalf("streamer status has no listen address or token file: %+v", st)
 	}
 
-	burner := runHelper(t, HelperOpts{RunArgs: []string{"--cpus", "0.5"}, Args: []string{"cpu", "--share", "1"},
+	// --cpus 0.5 caps the burner at half a CPU; the largest --cpu-shares
+	// lets it have that half on a host that other tests keep busy (the
+	// shared Engine runs their containers too), which is the scenario the
+	// rate is checked against. The kernel's account is checked beside it.
+	burner := runHelper(t, HelperOpts{RunArgs: []string{"--cpus", "0.5", "--cpu-shares", "262144"}, Args: []string{"cpu", "--share", "1"},
 		Labels: map[string]string{"e2e.role": "burner"}})
 	holder := runHelper(t, HelperOpts{Args: []string{"mem", "--mb", "200"}})
 	burnerPID := inspectState(t, burner.ID).Pid
