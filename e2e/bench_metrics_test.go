@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,7 @@ func (m *metricsBenchTarget) measure(t *testing.T, n int, window time.Duration) 
 		scrapes = append(scrapes, s.took)
 		last = s
 	}
+	slices.Sort(scrapes)
 	idle := newBenchCPUMeter([]int{m.pid}, false)
 	idleStart := time.Now()
 	time.Sleep(window) // the measurement window itself: no scraper
@@ -174,8 +176,10 @@ func TestBenchMetrics(t *testing.T) {
 		f := &benchFleet{t: t, label: testLabel(t)}
 		t.Cleanup(f.removeAll)
 		t.Cleanup(func() { stopStreamers(t) })
-		f.ensure(t, nReal)
+		// The streamer first: it follows the fleet's starts as a streamer
+		// that has run for a while would, rather than list 200 at once.
 		st := freshStreamer(t, "--idle-timeout", "0", "--listen", "127.0.0.1:0")
+		f.ensure(t, nReal)
 		metricsWaitSamples(t, st.Socket, nReal, 2*time.Minute)
 		m := &metricsBenchTarget{name: "real Engine", containers: nReal, pid: st.PID, socket: st.Socket, listen: st.Listen, tokenFile: st.TokenFile}
 		rows = append(rows, m.measure(t, scrapes, window))
