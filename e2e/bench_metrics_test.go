@@ -171,6 +171,7 @@ func TestBenchMetrics(t *testing.T) {
 		nReal, nSyn, scrapes, window = 20, 500, 5, 10*time.Second
 	}
 	var rows [][]string
+	loadAtStart := metricsLoadAvg()
 
 	t.Run("real", func(t *testing.T) {
 		f := &benchFleet{t: t, label: testLabel(t)}
@@ -228,7 +229,8 @@ func TestBenchMetrics(t *testing.T) {
 	fmt.Fprintf(&b, "### GET /metrics (issue 13)\n\n")
 	fmt.Fprintf(&b, "Run %s on %d CPUs; %d scrapes over the Unix socket per row, then the streamer's CPU over %s without and with a "+
 		"Prometheus (Debian's) scraping it every 5 s over TCP with the token. The response is the uncompressed exposition "+
-		"(Prometheus asks for gzip, which promhttp applies).\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), benchNumCPU(), scrapes, window)
+		"(Prometheus asks for gzip, which promhttp applies). Host load average (1 min) %s at the start, %s at the end: the "+
+		"Engine and the machine are shared, so other work ran beside it.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), benchNumCPU(), scrapes, window, loadAtStart, metricsLoadAvg())
 	b.WriteString("| Engine | containers reported | scrape, median | scrape, p95 | response | samples | streamer CPU, no scraper | streamer CPU, Prometheus every 5 s | Prometheus' scrape_duration_seconds |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
@@ -260,4 +262,18 @@ func writeMetricsBench(path, text string) error {
 	}
 	doc = doc[:begin] + metricsBenchBegin + "\n\n" + text + "\n" + doc[end:]
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// metricsLoadAvg is the host's one-minute load average, as /proc/loadavg
+// gives it.
+func metricsLoadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }
