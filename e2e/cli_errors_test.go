@@ -108,6 +108,10 @@ func TestCLIErrorBadFlags(t *testing.T) {
 		{[]string{"live", "status", "--format", "{{.Nope}}"}, `invalid --format template.*Nope`},
 		{[]string{"live", "serve", "--listen", "nonsense"}, `invalid --listen "nonsense"`},
 		{[]string{"live", "serve", "--stats-source", "x"}, `invalid --stats-source "x"`},
+		{[]string{"live", "serve", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, `need --listen`},
+		{[]string{"live", "serve", "--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem"}, `--tls-cert and --tls-key go together`},
+		{[]string{"live", "serve", "--listen", "127.0.0.1:0", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"}, `cannot load --tls-cert /nonexistent/cert.pem`},
+		{[]string{"live", "serve", "--metrics-labels", "a.b,a-b"}, `invalid --metrics-labels: "a.b" and "a-b"`},
 		{[]string{"live", "events", "extra-arg"}, `accepts no arguments|unknown command|"extra-arg"`},
 	}
 	for _, tc := range cases {

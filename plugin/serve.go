@@ -79,6 +79,10 @@ func printListen(dockerCli command.Cli, info streamerInfo) {
 	if info.Listen == "" {
 		return
 	}
+	if info.TLS {
+		fmt.Fprintf(dockerCli.Out(), "listen: %s over TLS (token in %s)\n", info.Listen, info.TokenFile)
+		return
+	}
 	fmt.Fprintf(dockerCli.Out(), "listen: %s (token in %s)\n", info.Listen, info.TokenFile)
 	if !streamer.IsLoopback(info.Listen) {
 		fmt.Fprintf(dockerCli.Err(), "WARNING: --listen %s is not a loopback address: the stream is reachable from other hosts (token required)\n", info.Listen)

@@ -23,6 +23,7 @@ const (
 	StreamPath   = "/v1/stream"
 	HealthPath   = "/v1/health"
 	SnapshotPath = "/v1/snapshot" // one JSON document: SnapshotDocument
+	MetricsPath  = "/metrics"     // Prometheus text or OpenMetrics (docs/metrics.md)
 )
 
 // Server-to-client message types.
@@ -185,6 +186,13 @@ type Stats struct {
 	// Source says what measured this sample: "api" (the Engine's stats
 	// API) or "cgroup" (read directly from the container's cgroup).
 	Source string `json:"source,omitempty"`
+
+	// CPUTotal (cumulative CPU time in ns, cpu_usage.total_usage) and
+	// MemTotal (memory usage with the page cache, memory_stats.usage) are
+	// the record's raw totals, kept for /metrics' counters and gauges.
+	// They stay off the wire: clients get the docker stats numbers above.
+	CPUTotal uint64 `json:"-"`
+	MemTotal uint64 `json:"-"`
 }
 
 // ErrorBody explains a refused request.

@@ -14,11 +14,12 @@ import (
 // pages would sit in every streamer's resident memory (issue 14). The
 // OpenTelemetry API packages (otel, otel/trace, otelhttp) stay: the
 // Engine client (moby/moby/client) imports them, and without an SDK they
-// are no-ops.
+// are no-ops. protobuf stays too: /metrics (issue 13) is client_golang,
+// whose data model (prometheus/client_model) is protobuf messages; without
+// gRPC it is only the message runtime.
 var forbiddenInStreamer = []string{
 	"github.com/docker/cli",
 	"google.golang.org/grpc",
-	"google.golang.org/protobuf",
 	"go.opentelemetry.io/otel/sdk",
 	"go.opentelemetry.io/otel/exporters",
 	"go.opentelemetry.io/proto",

@@ -24,6 +24,12 @@ type Options struct {
 	History      time.Duration
 	MaxConns     int
 	ReadyFD      int // set on the detached child: where to say it is ready
+
+	// TLS serves --listen over TLS (zero: plain HTTP); MetricsLabels are
+	// the container label keys /metrics also reports (nil: only Compose's).
+	// Issue 13; docs/security.md, README "Many hosts: Prometheus".
+	TLS           server.TLSFiles
+	MetricsLabels []string
 }
 
 // engineReadyWait bounds how long a starting streamer waits for the
@@ -56,6 +62,10 @@ func BindFlags(f *pflag.FlagSet, o *Options) {
 	f.StringVar(&o.StatsSource, "stats-source", "auto", "Where stats come from: auto, api or cgroup")
 	f.DurationVar(&o.History, "history", DefaultHistory, "How much stats history to keep per container for new clients (0: none)")
 	f.IntVar(&o.MaxConns, "max-connections", server.DefaultMaxConns, "Most connections each listener holds open at once; more get 503 or WebSocket close 1013")
+	f.StringVar(&o.TLS.Cert, "tls-cert", "", "Serve --listen over TLS with this PEM certificate (as dockerd --tlscert)")
+	f.StringVar(&o.TLS.Key, "tls-key", "", "The PEM private key of --tls-cert (as dockerd --tlskey)")
+	f.StringVar(&o.TLS.ClientCA, "tls-client-ca", "", "Require TCP clients to present a certificate signed by this PEM CA (as dockerd --tlsverify --tlscacert)")
+	f.StringSliceVar(&o.MetricsLabels, "metrics-labels", nil, "Container label keys also reported on /metrics as container_label_<key> (comma-separated)")
 	f.IntVar(&o.ReadyFD, FlagReadyFD, 0, "internal: file descriptor to report readiness on")
 	_ = f.MarkHidden(FlagReadyFD)
 }
@@ -103,6 +113,9 @@ func (o *Options) Resolve(f *pflag.FlagSet) error {
 		return usageError(err)
 	}
 	o.Listen = listenAddr
+	if err := checkMetricsTLS(o); err != nil {
+		return usageError(err)
+	}
 	return nil
 }
 

@@ -106,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if token, err = loadOrCreateToken(paths.Token); err != nil {
 			return fmt.Errorf("cannot create the token: %v", err)
 		}
-		if !IsLoopback(opts.Listen) {
+		if !IsLoopback(opts.Listen) && !opts.TLS.Enabled() {
 			logger.Printf("WARNING: listening on %s, which is not loopback: anyone who can reach it and holds the token sees every container on this Engine", opts.Listen)
 			fmt.Fprintf(stderr, "WARNING: --listen %s is not a loopback address: the stream is reachable from other hosts (token required)\n", opts.Listen)
 		}
@@ -152,12 +152,18 @@ func Run(ctx context.Context, cfg Config) error {
 		<-srcDone
 	}()
 
+	tlsConf, metricsHandler, err := metricsAndTLS(opts, h, src, cfg.Version, contextName)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
 		Hub:          h,
 		Token:        token,
 		AllowOrigins: opts.AllowOrigins,
 		Logf:         logger.Printf,
 		MaxConns:     opts.MaxConns,
+		Metrics:      metricsHandler,
+		TLS:          tlsConf,
 	})
 	info := Info{
 		Context:     contextName,
@@ -166,6 +172,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Started:     started,
 		Socket:      paths.Socket,
 		Listen:      opts.Listen,
+		TLS:         opts.Listen != "" && opts.TLS.Enabled(),
 		Version:     cfg.Version,
 		StatsSource: opts.StatsSource,
 	}

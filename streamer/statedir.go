@@ -150,6 +150,7 @@ type Info struct {
 	Containers  int       `json:"containers"`
 	Socket      string    `json:"socket"`
 	Listen      string    `json:"listen,omitempty"`
+	TLS         bool      `json:"tls,omitempty"` // Listen speaks TLS
 	Log         string    `json:"log,omitempty"`
 	TokenFile   string    `json:"token_file,omitempty"`
 	Version     string    `json:"version"`

@@ -67,6 +67,7 @@ type Hub struct {
 	statsDirty bool
 	statsGen   uint64 // counts drops of samples, so a flush can tell its batch went stale
 	hist       history
+	counts     counters // for /metrics (metrics.go)
 }
 
 // New returns a hub with a fresh epoch. Call Run to flush stats.
@@ -230,6 +231,7 @@ func (h *Hub) dropStatsLocked(id string) {
 func (h *Hub) Event(ev events.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.counts.events.Add(1)
 	h.broadcastLocked(&stream.Message{Type: stream.TypeEvent, Event: &ev}, nil)
 }
 

@@ -104,6 +104,7 @@ func (s *Subscriber) push(data []byte) {
 	if s.closeCode == 0 {
 		if len(s.queue) >= s.maxQueue {
 			s.setEndLocked(stream.CloseTooSlow, "too slow: reconnect with since to resume")
+			s.hub.counts.slowCuts.Add(1)
 			s.queue = nil
 			s.stats = nil
 		} else {

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -59,6 +61,9 @@ type overCapKey struct{}
 
 // connContext marks the requests of a connection beyond the cap.
 func connContext(ctx context.Context, c net.Conn) context.Context {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn() // the TLS listener wraps the counted connection
+	}
 	if cc, ok := c.(*cappedConn); ok && cc.over {
 		return context.WithValue(ctx, overCapKey{}, true)
 	}
@@ -90,6 +95,17 @@ type refusalLog struct {
 // log writes one refusal line, or counts it when the last line was less
 // than refusalEvery ago.
 func (l *refusalLog) log(r *http.Request, why string) {
+	// The method needs no quotes: net/http refuses one that is not a token.
+	method := r.Method
+	if len(method) > 20 {
+		method = method[:20] + "..."
+	}
+	l.line(fmt.Sprintf("refused %s %s from %s: %s", method, loggablePath(r), r.RemoteAddr, why))
+}
+
+// line writes text, or counts it when the last line was less than
+// refusalEvery ago; text must already be safe to log.
+func (l *refusalLog) line(text string) {
 	l.mu.Lock()
 	now := l.now()
 	if !l.last.IsZero() && now.Sub(l.last) < refusalEvery {
@@ -105,12 +121,7 @@ func (l *refusalLog) log(r *http.Request, why string) {
 	if suppressed > 0 {
 		more = " (" + strconv.Itoa(suppressed) + " more refused since the last line)"
 	}
-	// The method needs no quotes: net/http refuses one that is not a token.
-	method := r.Method
-	if len(method) > 20 {
-		method = method[:20] + "..."
-	}
-	l.logf("refused %s %s from %s: %s%s", method, loggablePath(r), r.RemoteAddr, why, more)
+	l.logf("%s%s", text, more)
 }
 
 // loggablePath is the request's path without any ;parameter (a token may

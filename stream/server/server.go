@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"net"
@@ -42,6 +43,12 @@ type Config struct {
 	MaxConns int
 	// Now is the clock of the refusal log's rate limit. Nil means time.Now.
 	Now func() time.Time
+	// Metrics serves GET /metrics, behind the same checks as every path.
+	// Nil serves no /metrics.
+	Metrics http.Handler
+	// TLS, when set, makes the TCP listener speak only TLS (tls.go). The
+	// Unix socket never uses it.
+	TLS *tls.Config
 }
 
 // Server is safe for concurrent use.
@@ -82,7 +89,7 @@ func New(cfg Config) *Server {
 
 // ServeUnix serves l, which should come from ListenUnix, until Shutdown.
 func (s *Server) ServeUnix(l net.Listener) error {
-	return s.serve(l, s.handler(nil))
+	return s.serve(l, s.handler(nil), nil)
 }
 
 // ServeTCP serves l with token, Host and Origin checks until Shutdown.
@@ -90,10 +97,11 @@ func (s *Server) ServeTCP(l net.Listener) error {
 	if len(s.cfg.Token) == 0 {
 		return errors.New("server: a token is required to serve TCP")
 	}
-	return s.serve(l, s.handler(&tcpGuard{token: s.cfg.Token, addr: l.Addr().String()}))
+	return s.serve(l, s.handler(&tcpGuard{token: s.cfg.Token, addr: l.Addr().String()}), s.cfg.TLS)
 }
 
-func (s *Server) serve(l net.Listener, h http.Handler) error {
+// serve serves l until Shutdown; with tlsConf, only TLS (see tls.go).
+func (s *Server) serve(l net.Listener, h http.Handler, tlsConf *tls.Config) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -114,7 +122,12 @@ func (s *Server) serve(l net.Listener, h http.Handler) error {
 	}
 	s.servers = append(s.servers, srv)
 	s.mu.Unlock()
-	err := srv.Serve(l)
+	var err error
+	if tlsConf != nil {
+		err = s.serveTLS(srv, l, tlsConf)
+	} else {
+		err = srv.Serve(l)
+	}
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -171,6 +184,9 @@ func (s *Server) handler(guard *tcpGuard) http.Handler {
 	mux.HandleFunc(stream.StreamPath, s.serveStream)
 	mux.HandleFunc(stream.HealthPath, s.serveHealth)
 	mux.HandleFunc(stream.SnapshotPath, s.serveSnapshot)
+	if s.cfg.Metrics != nil {
+		mux.Handle(stream.MetricsPath, s.cfg.Metrics)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if guard != nil {
 			if status, why := guard.check(r); status != 0 {

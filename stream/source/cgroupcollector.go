@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -58,6 +59,7 @@ type cgroupCollector struct {
 	delegated map[string]bool
 	closed    bool
 	wg        sync.WaitGroup
+	lastPass  atomic.Int64 // ns the newest pass took, for /metrics (passtime.go)
 }
 
 // cgTarget keeps one record per container: Read moves the last CPU
@@ -209,7 +211,9 @@ func (cc *cgroupCollector) loop() {
 			cc.logf("direct stats pass skipped: %v", err)
 			continue
 		}
+		began := time.Now()
 		cc.pass(sys)
+		cc.lastPass.Store(int64(time.Since(began)))
 	}
 }
 

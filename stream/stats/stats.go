@@ -32,6 +32,8 @@ func FromAPI(id string, cur *container.StatsResponse, prev *stream.Stats) stream
 		BlockRead:  rd,
 		BlockWrite: wr,
 		PIDs:       cur.PidsStats.Current,
+		CPUTotal:   cur.CPUStats.CPUUsage.TotalUsage,
+		MemTotal:   cur.MemoryStats.Usage,
 	}
 	if prev != nil {
 		if dt := s.Read.Sub(prev.Read).Seconds(); dt > 0 {

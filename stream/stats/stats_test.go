@@ -269,8 +269,33 @@ func TestFixtures(t *testing.T) {
 				prev = &p
 			}
 			tc.want.ID = "c1"
-			checkStats(t, FromAPI("c1", loadRecord(t, tc.file), prev), tc.want)
+			got := FromAPI("c1", loadRecord(t, tc.file), prev)
+			// The raw totals have their own test below.
+			got.CPUTotal, got.MemTotal = 0, 0
+			checkStats(t, got, tc.want)
 		})
+	}
+}
+
+// TestFromAPIRawTotals: /metrics' counters come from the record's
+// cumulative CPU time and its raw memory usage (page cache included), not
+// from the docker stats numbers, which are rates and usage minus cache.
+func TestFromAPIRawTotals(t *testing.T) {
+	cases := []struct {
+		file          string
+		cpuNs, memRaw uint64
+	}{
+		{"v1_burn_2.json", 3044943339, 61702144}, // used 53313536 = usage - total_inactive_file
+		{"v2_web_2.json", 9104321000, 158334976}, // used 116391936 = usage - inactive_file
+	}
+	for _, tc := range cases {
+		got := FromAPI("c1", loadRecord(t, tc.file), nil)
+		if got.CPUTotal != tc.cpuNs || got.MemTotal != tc.memRaw {
+			t.Errorf("%s: CPUTotal, MemTotal = %d, %d; want %d, %d", tc.file, got.CPUTotal, got.MemTotal, tc.cpuNs, tc.memRaw)
+		}
+		if got.MemUsage >= got.MemTotal {
+			t.Errorf("%s: MemUsage %d should be below the raw usage %d (cache subtracted)", tc.file, got.MemUsage, got.MemTotal)
+		}
 	}
 }
 
