@@ -39,6 +39,7 @@ func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 		newStatusCommand(dockerCli),
 		newStopCommand(dockerCli),
 		newVersionCommand(dockerCli, build),
+		newOpenCommand(dockerCli),
 	)
 	return root
 }

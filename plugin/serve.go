@@ -25,6 +25,7 @@ import (
 	"github.com/docker-live/docker-live/stream/hub"
 	"github.com/docker-live/docker-live/stream/server"
 	"github.com/docker-live/docker-live/stream/source"
+	"github.com/docker-live/docker-live/web"
 )
 
 type serveOptions struct {
@@ -249,6 +250,10 @@ func serveForeground(ctx context.Context, dockerCli command.Cli, build BuildInfo
 		AllowOrigins: opts.allowOrigins,
 		Logf:         logger.Printf,
 		MaxConns:     opts.maxConns,
+		Page:         web.Handler(),
+		// `docker live open` may add a loopback listener later.
+		LoadToken: func() ([]byte, error) { return loadOrCreateToken(paths.Token) },
+		OnListen:  func(addr string) { noteListen(paths, addr) },
 	})
 	info := streamerInfo{
 		Context:     contextName,
