@@ -495,8 +495,8 @@ function renderRow(e, now) {
   cell(r, "uptime", live(c.state) && c.started_at ? uptime(now - Date.parse(c.started_at)) : "--");
   if (e.sparkDirty) {
     e.sparkDirty = false;
-    r.cells.cpuSparkLine.setAttribute("points", points(e.hist.cpu, sparkSlots, 100, 20, Math.max(1, seriesMax(e.hist.cpu))));
-    r.cells.memSparkLine.setAttribute("points", points(e.hist.mem, sparkSlots, 100, 20, seriesMax(e.hist.mem)));
+    r.cells.cpuSparkLine.setAttribute("points", points(e.hist.cpu, sparkSlots, 100, 20, Math.max(1, seriesMax(e.hist.cpu) * 1.15)));
+    r.cells.memSparkLine.setAttribute("points", points(e.hist.mem, sparkSlots, 100, 20, seriesMax(e.hist.mem) * 1.15));
   }
   const sel = model.selected === e.id;
   if (r.tr.classList.contains("selected") !== sel) r.tr.classList.toggle("selected", sel);
