@@ -106,7 +106,7 @@ func waitConn(t testing.TB, ctx context.Context, timeout time.Duration, prefix s
 
 // rowStates maps the names of the table's rows to their state text.
 func rowStates(ctx context.Context) map[string]string {
-	out, _ := evalErr[map[string]string](ctx, `Object.fromEntries([...document.querySelectorAll("#rows tr.row")].map(r => [r.dataset.name, r.querySelector("td.state").textContent]))`)
+	out, _ := evalErr[map[string]string](ctx, `Object.fromEntries([...document.querySelectorAll("#rows .row")].map(r => [r.dataset.name, r.querySelector(".state").textContent]))`)
 	return out
 }
 

@@ -164,7 +164,7 @@ func TestBrowserTableFollowsPause(t *testing.T) {
 		got := rowStates(ctx)
 		return got[c1.Name] == "running" && got[c2.Name] == "running" && len(got) == 2, fmt.Sprint(got)
 	})
-	group := eval[string](t, ctx, `[...document.querySelectorAll("#rows tr.group")].map(g => g.textContent).join("|")`)
+	group := eval[string](t, ctx, `[...document.querySelectorAll("#rows .group")].map(g => g.textContent).join("|")`)
 	if !strings.Contains(group, prefix) || !strings.Contains(group, "2 containers") {
 		t.Errorf("group rows %q: want the project %s with 2 containers", group, prefix)
 	}
@@ -175,7 +175,7 @@ func TestBrowserTableFollowsPause(t *testing.T) {
   window.pausedAt = 0;
   const name = `+jsString(c1.Name)+`;
   new MutationObserver(() => {
-    const td = document.querySelector('#rows tr.row[data-name="' + name + '"] td.state');
+    const td = document.querySelector('#rows .row[data-name="' + name + '"] .state');
     if (!window.pausedAt && td && td.textContent === "paused") window.pausedAt = performance.timeOrigin + performance.now();
   }).observe(document.getElementById("rows"), {subtree: true, childList: true, characterData: true});
   return true;
@@ -197,11 +197,11 @@ func TestBrowserTableFollowsPause(t *testing.T) {
 	}
 	// Sparklines drawn (from the history at once, then each batch).
 	waitFor(t, 10*time.Second, "sparklines", func() (bool, string) {
-		pts, _ := evalErr[string](ctx, `document.querySelector('#rows tr.row[data-name="`+c2.Name+`"] polyline.cpu').getAttribute("points")||""`)
+		pts, _ := evalErr[string](ctx, `document.querySelector('#rows .row[data-name="`+c2.Name+`"] polyline.cpu').getAttribute("points")||""`)
 		return strings.Count(pts, ",") >= 2, pts
 	})
 	// The detail pane.
-	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#rows tr.row[data-name="`+c2.Name+`"] td.state`)))
+	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#rows .row[data-name="`+c2.Name+`"] .state`)))
 	waitFor(t, 5*time.Second, "the detail pane", func() (bool, string) {
 		facts, _ := evalErr[string](ctx, `document.getElementById("detail").hidden ? "" : document.getElementById("d-facts").textContent`)
 		return strings.Contains(facts, c2.ID) && strings.Contains(facts, imageRef), facts

@@ -91,6 +91,7 @@ function setContainer(c) {
 function removeContainer(id) {
   const e = model.containers.get(id);
   if (!e) return;
+  if (e.row) inView.unobserve(e.row.tr);
   model.containers.delete(id);
   if (e.row) render.gone.push(e.row);
   if (model.selected === id) model.selected = null;
@@ -389,23 +390,22 @@ function renderStructure(now) {
   $("empty").hidden = shown.length > 0;
   const total = model.containers.size;
   setText($("count"), shown.length === total ? `${total} containers` : `${shown.length} of ${total} containers`);
-  for (const th of document.querySelectorAll("th[data-sort]")) {
-    const cls = th.dataset.sort === model.sort.key ? (model.sort.dir > 0 ? "sorted-asc" : "sorted-desc") : "";
-    if (th.className !== cls) th.className = cls + (th.classList.contains("num") ? " num" : "");
+  for (const th of document.querySelectorAll(".row-h [data-sort]")) {
+    const key = th.dataset.sort === model.sort.key;
+    th.classList.toggle("sorted-asc", key && model.sort.dir > 0);
+    th.classList.toggle("sorted-desc", key && model.sort.dir < 0);
   }
 }
 
 function groupRow(project) {
   let g = groupRows.get(project);
   if (!g) {
-    const tr = document.createElement("tr");
+    const tr = document.createElement("div");
     tr.className = "group";
-    const td = document.createElement("td");
-    td.colSpan = 12;
+    tr.setAttribute("role", "row");
     const name = document.createElement("b");
     const totals = document.createElement("span");
-    td.append(name, totals);
-    tr.appendChild(td);
+    tr.append(name, totals);
     g = { tr, name, totals };
     groupRows.set(project, g);
   }
@@ -431,13 +431,15 @@ const columns = ["name", "state", "cpu", "cpuSpark", "mem", "memp", "memSpark", 
 
 function rowOf(e, now) {
   if (e.row) return e.row;
-  const tr = document.createElement("tr");
+  const tr = document.createElement("div");
   tr.className = "row enter";
+  tr.setAttribute("role", "row");
   tr.addEventListener("animationend", () => tr.classList.remove("enter"), { once: true });
   tr.dataset.id = e.id;
   const cells = {};
   for (const col of columns) {
-    const td = document.createElement("td");
+    const td = document.createElement("div");
+    td.setAttribute("role", "cell");
     if (col.endsWith("Spark")) {
       td.className = "spark";
       const svg = makeSvg("spark", 100, 20);
@@ -452,8 +454,11 @@ function rowOf(e, now) {
     tr.appendChild(td);
   }
   tr.addEventListener("click", () => select(e.id));
-  e.row = { tr, cells, text: {} };
+  tr.entry = e;
+  e.row = { tr, cells, text: {}, inView: false };
+  inView.observe(tr);
   e.sparkDirty = true;
+  e.row.never = true; // filled once before the observer first reports
   renderRow(e, now);
   return e.row;
 }
@@ -467,6 +472,15 @@ function cell(r, col, text) {
 
 function renderRow(e, now) {
   const r = e.row;
+  // A row out of view is written when it comes into view: at 200
+  // containers most rows are, and their text would cost layout for
+  // nothing.
+  if (!r.inView && !r.never) {
+    e.stale = true;
+    return;
+  }
+  r.never = false;
+  e.stale = false;
   const c = e.c;
   const s = live(c.state) ? e.s : null;
   if (r.tr.dataset.name !== c.name) r.tr.dataset.name = c.name || "";
@@ -501,6 +515,20 @@ function renderRow(e, now) {
   const sel = model.selected === e.id;
   if (r.tr.classList.contains("selected") !== sel) r.tr.classList.toggle("selected", sel);
 }
+
+// inView tracks which rows are in (or near) the scrolled view.
+const inView = new IntersectionObserver(
+  (entries) => {
+    for (const en of entries) {
+      const e = en.target.entry;
+      if (!e || !e.row) continue;
+      e.row.inView = en.isIntersecting;
+      if (en.isIntersecting && e.stale) markRow(e);
+    }
+    schedule();
+  },
+  { root: document.querySelector(".table-wrap"), rootMargin: "200px 0px" },
+);
 
 // ---- detail pane ------------------------------------------------------------
 
@@ -661,7 +689,7 @@ function bind() {
     render.structure = true;
     schedule();
   });
-  for (const th of document.querySelectorAll("th[data-sort]")) {
+  for (const th of document.querySelectorAll(".row-h [data-sort]")) {
     th.addEventListener("click", () => {
       const key = th.dataset.sort;
       model.sort = { key, dir: model.sort.key === key ? -model.sort.dir : key === "name" || key === "state" ? 1 : -1 };
@@ -682,7 +710,7 @@ function bind() {
   // Uptimes and the reconnect countdown tick without messages.
   setInterval(() => {
     if (model.conn.mode === "reconnecting") render.header = true;
-    for (const e of model.containers.values()) if (e.row && live(e.c.state)) markRow(e);
+    for (const e of model.containers.values()) if (e.row && e.row.inView && live(e.c.state)) markRow(e);
     schedule();
   }, 1000);
   setInterval(() => {
