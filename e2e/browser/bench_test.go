@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -96,7 +97,9 @@ func TestBenchPage(t *testing.T) {
 		}
 		return "OVER TARGET"
 	}
-	t.Logf("page at %d containers (%d rows) for %s, Chromium %s headless, on a shared 2-core host:", benchContainers, rows, elapsed.Round(time.Second), chromiumPath)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("page at %d containers (%d rows) for %s, Chromium %s headless, on a shared %d-core host (load average %s):",
+		benchContainers, rows, elapsed.Round(time.Second), chromiumPath, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	t.Logf("  renderer CPU      %5.2f %% of a core (target <= %.0f %%): %s", rendererCPU, targetCPU, verdict(rendererCPU <= targetCPU))
 	t.Logf("  whole browser CPU %5.2f %% of a core (all Chromium processes, for reference)", browserCPU)
 	t.Logf("  main thread busy  %5.2f %% (script %.2f %%, style+layout %.2f %%)", busy, script, layout)

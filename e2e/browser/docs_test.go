@@ -30,7 +30,7 @@ func TestBrowserDocsScreenshot(t *testing.T) {
 	runHelper(t, "metrics", "exit", "--code", "3")
 	p := env.open()
 	ctx := newBrowser(t)
-	do(t, ctx, 60*time.Second, chromedp.Navigate(p.LoginURL()+"&all=1&filter="+fmt.Sprintf("dlbr-%s-", runID)), chromedp.WaitReady(chromedp.CSS("#rows")))
+	do(t, ctx, 60*time.Second, chromedp.EmulateViewport(1600, 900), chromedp.Navigate(p.LoginURL()+"&all=1&filter="+fmt.Sprintf("dlbr-%s-", runID)), chromedp.WaitReady(chromedp.CSS("#rows")))
 	waitConn(t, ctx, 30*time.Second, "live")
 	// A minute of samples, so that the sparklines have a shape.
 	time.Sleep(60 * time.Second) // the screenshot needs history to draw, not a condition

@@ -154,7 +154,9 @@ function applyStats(batch, time) {
       markRow(e);
     }
   }
-  if (model.sort.key !== "name" && model.sort.key !== "state") render.structure = true;
+  // Sorting by a number moves rows; groups show totals: both follow each
+  // batch (the order is compared before anything moves).
+  if (model.group || (model.sort.key !== "name" && model.sort.key !== "state")) render.structure = true;
   render.detail = true;
   touched(time);
 }
@@ -661,9 +663,19 @@ function renderEvents() {
     list.replaceChildren(frag);
   } else if (render.newEvents.length) {
     const frag = document.createDocumentFragment();
+    // A few new lines fade in; a burst (a replay, many health checks)
+    // just appears: animating hundreds of lines costs frames.
+    const fade = render.newEvents.length <= 3;
     for (let i = render.newEvents.length - 1; i >= 0; i--) {
       const item = render.newEvents[i];
-      if (model.eventKeys.has(item.key) && eventShown(item.ev)) frag.appendChild(eventItem(item));
+      if (model.eventKeys.has(item.key) && eventShown(item.ev)) {
+        const li = eventItem(item);
+        if (fade) {
+          li.className = "enter";
+          li.addEventListener("animationend", () => li.classList.remove("enter"), { once: true });
+        }
+        frag.appendChild(li);
+      }
     }
     render.newEvents = [];
     list.prepend(frag);
