@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,6 +113,26 @@ ws.onclose = (e) => { if (window.result === "pending") window.result = "refused 
 			t.Errorf("handshake with %s from the page's own origin: %d, want 101", name, got)
 		}
 	}
+	// A new token ends the old sessions: the open page says so, and the
+	// new URL signs the browser in again.
+	do(t, ctx, 30*time.Second, chromedp.Navigate(p.Base), chromedp.WaitReady(chromedp.CSS("#rows")))
+	waitConn(t, ctx, 30*time.Second, "live")
+	env.must("live", "stop")
+	matches, _ := filepath.Glob(filepath.Join(env.dir, "live", "*", "token"))
+	if len(matches) != 1 {
+		t.Fatalf("want one token file, found %v", matches)
+	}
+	if err := os.Remove(matches[0]); err != nil {
+		t.Fatal(err)
+	}
+	p2 := env.open("--port", strconv.Itoa(p.Port))
+	if p2.Token == p.Token {
+		t.Fatal("a new token file holds the old token")
+	}
+	waitConn(t, ctx, 20*time.Second, "signed out")
+	screenshot(t, ctx, "signed-out")
+	do(t, ctx, 30*time.Second, chromedp.Navigate(p2.LoginURL()), chromedp.WaitReady(chromedp.CSS("#rows")))
+	waitConn(t, ctx, 30*time.Second, "live")
 }
 
 // handshake sends a WebSocket upgrade request with Origin and returns the

@@ -285,7 +285,7 @@ function connText(st) {
       return `reconnecting (attempt ${st.attempt}, next try in ${s.toFixed(1)}s)`;
     }
     case "refused":
-      return "refused: " + st.reason;
+      return st.reason;
     default:
       return "connecting";
   }

@@ -12,6 +12,7 @@ export const pollInterval = 1000; // the streamer's stats flush period
 // Handshakes that fail before the WebSocket opens, in a row, before the
 // snapshot is tried: one failure may be a streamer that is restarting.
 const failuresBeforePolling = 2;
+const signedOutText = "signed out (the token changed): run docker live open";
 
 export class Connection {
   // handlers: message(m), document(doc), mode({mode, attempt, nextTry, reason}),
@@ -94,6 +95,7 @@ export class Connection {
     switch (m.type) {
       case "hello":
         this.live = true;
+        this.signedOut = false;
         this.attempt = 0;
         this.failStreak = 0;
         this.stopPolling();
@@ -127,7 +129,13 @@ export class Connection {
     const nextTry = performance.now() + delay;
     setTimeout(() => this.connect(), delay);
     if (this.polling) return; // still polling: say so, not reconnecting
-    this.h.mode({ mode: "reconnecting", attempt: this.attempt, nextTry });
+    if (this.signedOut) {
+      // The streamer answers but no longer takes this browser's session
+      // (a new token): keep trying, in case another tab signs in again.
+      this.h.mode({ mode: "refused", reason: signedOutText });
+    } else {
+      this.h.mode({ mode: "reconnecting", attempt: this.attempt, nextTry });
+    }
     if (this.failStreak >= failuresBeforePolling) this.poll();
   }
 
@@ -140,6 +148,7 @@ export class Connection {
     try {
       const q = "/v1/snapshot?all=1" + (this.h.wantHistory() ? "&history=1" : "");
       const resp = await fetch(q, { cache: "no-store", credentials: "same-origin" });
+      this.signedOut = resp.status === 401;
       if (resp.ok) doc = await resp.json();
     } catch {
       doc = null;
@@ -147,7 +156,10 @@ export class Connection {
     this.pollBusy = false;
     if (this.live) return;
     if (!doc) {
-      if (this.polling) {
+      if (this.signedOut) {
+        this.stopPolling();
+        this.h.mode({ mode: "refused", reason: signedOutText });
+      } else if (this.polling) {
         this.stopPolling();
         this.h.mode({ mode: "reconnecting", attempt: this.attempt, nextTry: performance.now() });
       }
