@@ -389,7 +389,7 @@ function renderStructure(now) {
     tbody.appendChild(frag);
   }
   shownOrder = order;
-  $("empty").hidden = shown.length > 0;
+  if ($("empty").hidden !== shown.length > 0) $("empty").hidden = shown.length > 0;
   const total = model.containers.size;
   setText($("count"), shown.length === total ? `${total} containers` : `${shown.length} of ${total} containers`);
   for (const th of document.querySelectorAll(".row-h [data-sort]")) {

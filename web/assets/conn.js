@@ -170,6 +170,9 @@ export class Connection {
       this.h.mode({ mode: "polling" });
     }
     this.h.document(doc);
+    // The document's samples are applied: a resume asks history only
+    // from here (history_since), so no second is drawn twice.
+    this.statsAt = doc.time;
     clearTimeout(this.pollTimer);
     this.pollTimer = setTimeout(() => this.poll(), pollInterval);
   }
