@@ -217,7 +217,10 @@ function onMessage(m) {
     case "event":
       addEvent(m);
       touched(m.time);
-      break;
+      // Events come one frame each; a quarter of a second gathers a
+      // burst (a health check is three) into one frame of the pane.
+      scheduleSoon();
+      return;
     case "engine":
       model.engine = m.engine;
       touched(m.time);
@@ -259,6 +262,16 @@ function schedule() {
   if (render.scheduled) return;
   render.scheduled = true;
   requestAnimationFrame(frame);
+}
+
+let soon = 0;
+
+function scheduleSoon() {
+  if (soon) return;
+  soon = setTimeout(() => {
+    soon = 0;
+    schedule();
+  }, 250);
 }
 
 function frame() {
@@ -663,19 +676,11 @@ function renderEvents() {
     list.replaceChildren(frag);
   } else if (render.newEvents.length) {
     const frag = document.createDocumentFragment();
-    // A few new lines fade in; a burst (a replay, many health checks)
-    // just appears: animating hundreds of lines costs frames.
-    const fade = render.newEvents.length <= 3;
+    // New lines just appear: on a host with health checks events come
+    // several a second, and a fade would repaint the pane without pause.
     for (let i = render.newEvents.length - 1; i >= 0; i--) {
       const item = render.newEvents[i];
-      if (model.eventKeys.has(item.key) && eventShown(item.ev)) {
-        const li = eventItem(item);
-        if (fade) {
-          li.className = "enter";
-          li.addEventListener("animationend", () => li.classList.remove("enter"), { once: true });
-        }
-        frag.appendChild(li);
-      }
+      if (model.eventKeys.has(item.key) && eventShown(item.ev)) frag.appendChild(eventItem(item));
     }
     render.newEvents = [];
     list.prepend(frag);
