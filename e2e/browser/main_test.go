@@ -121,9 +121,21 @@ func setUp() error {
 			pluginErr = fmt.Errorf("building the plugin: %v\n%s", err, out)
 		}
 	})
+	var streamerErr error
+	if _, err := os.Stat(filepath.Join(repoRoot, "cmd", "docker-live-streamer")); err == nil {
+		// The streamer binary, beside the plugin's real file, where the
+		// plugin looks for it (a `make build` tree).
+		wg.Go(func() {
+			out, err := run(5*time.Minute, repoRoot, []string{"CGO_ENABLED=0"}, "go", "build", "-trimpath",
+				"-ldflags", "-s -w -X main.version=e2e-browser", "-o", filepath.Join(tmpRoot, "docker-live-streamer"), "./cmd/docker-live-streamer")
+			if err != nil {
+				streamerErr = fmt.Errorf("building the streamer: %v\n%s", err, out)
+			}
+		})
+	}
 	wg.Go(func() { imageErr = buildImage() })
 	wg.Wait()
-	return errors.Join(pluginErr, imageErr)
+	return errors.Join(pluginErr, streamerErr, imageErr)
 }
 
 // buildImage builds e2e/testdata's helper image as the main harness does
