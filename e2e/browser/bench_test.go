@@ -202,3 +202,32 @@ func procStat(pid int) (ticks uint64, ppid int, name string, ok bool) {
 	st, _ := strconv.ParseUint(f[12], 10, 64)
 	return u + st, ppid, s[strings.IndexByte(s, '(')+1 : i], true
 }
+
+// TestBenchPageBaseline measures what every page pays whatever it shows:
+// the page filtered to no rows, receiving every container's stats and
+// every Engine event of the host as it is, for 20 s.
+func TestBenchPageBaseline(t *testing.T) {
+	if os.Getenv("DOCKER_LIVE_BENCH") == "" {
+		t.Skip("a benchmark: set DOCKER_LIVE_BENCH=1 (make bench)")
+	}
+	env := newDockerEnv(t)
+	p := env.open()
+	ctx := newBrowser(t)
+	do(t, ctx, 60*time.Second, chromedp.Navigate(p.LoginURL()+"&filter=no-such-container-"+runID), chromedp.WaitReady(chromedp.CSS("#rows")))
+	waitConn(t, ctx, 30*time.Second, "live")
+	if _, err := chromedp.Call(ctx, performance.Enable, performance.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second) // a benchmark's warm-up, not a wait for a condition
+	pid := chromedp.FromContext(ctx).Browser.Process().Pid
+	r0, _ := chromiumTicks(pid)
+	t0 := time.Now()
+	time.Sleep(20 * time.Second) // the measured window
+	el := time.Since(t0).Seconds()
+	r1, _ := chromiumTicks(pid)
+	n := eval[int](t, ctx, `window.dockerLive.model.containers.size`)
+	ev := eval[int](t, ctx, `window.dockerLive.model.events.length`)
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("baseline: no rows shown, %d containers and %d events received, load average %s: renderer CPU %.2f %% of a core",
+		n, ev, strings.Join(strings.Fields(string(load))[:3], " "), float64(r1-r0)/100/el*100)
+}
