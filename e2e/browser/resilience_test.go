@@ -262,6 +262,10 @@ func TestBrowserPollingFallback(t *testing.T) {
 		chromedp.WaitReady(chromedp.CSS("#rows")))
 	waitConn(t, ctx, 20*time.Second, "polling")
 	waitRowState(t, ctx, 10*time.Second, c1.Name, "running")
+	waitFor(t, 10*time.Second, "the header to name the context while polling", func() (bool, string) {
+		s, _ := evalErr[string](ctx, `document.getElementById("context").textContent`)
+		return s == "default", s
+	})
 	docker(t, "pause", c1.ID)
 	waitRowState(t, ctx, 10*time.Second, c1.Name, "paused")
 	screenshot(t, ctx, "polling")

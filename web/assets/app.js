@@ -177,6 +177,10 @@ function addEvent(m) {
   }
 }
 
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function touched(time) {
   model.updated = time ? new Date(time) : new Date();
   render.header = true;
@@ -230,6 +234,20 @@ function onMessage(m) {
 }
 
 function onDocument(doc) {
+  if (!model.context && !model.askedContext) {
+    // Polling from the first load: no hello has named the context.
+    model.askedContext = true;
+    fetch("/v1/health", { cache: "no-store", credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((h) => {
+        if (h && h.context && !model.context) {
+          model.context = h.context;
+          render.header = true;
+          schedule();
+        }
+      })
+      .catch(() => {});
+  }
   applySnapshot(doc.epoch, doc.seq, doc.snapshot, doc.time);
   if (doc.history) applyHistory(doc.history, false);
   schedule();
@@ -404,7 +422,7 @@ function renderStructure(now) {
   shownOrder = order;
   if ($("empty").hidden !== shown.length > 0) $("empty").hidden = shown.length > 0;
   const total = model.containers.size;
-  setText($("count"), shown.length === total ? `${total} containers` : `${shown.length} of ${total} containers`);
+  setText($("count"), shown.length === total ? plural(total, "container") : `${shown.length} of ${plural(total, "container")}`);
   for (const th of document.querySelectorAll(".row-h [data-sort]")) {
     const key = th.dataset.sort === model.sort.key;
     th.classList.toggle("sorted-asc", key && model.sort.dir > 0);
@@ -439,7 +457,7 @@ function renderGroup(g, project, entries) {
     if (e.c.state === "running") running++;
   }
   setText(g.name, project || "(no Compose project)");
-  setText(g.totals, `  ${entries.length} containers, ${running} running · CPU ${percent(cpu)} · memory ${binarySize(mem)}`);
+  setText(g.totals, `  ${plural(entries.length, "container")}, ${running} running · CPU ${percent(cpu)} · memory ${binarySize(mem)}`);
 }
 
 const columns = ["name", "state", "cpu", "cpuSpark", "mem", "memp", "memSpark", "rx", "tx", "blk", "pids", "uptime"];
