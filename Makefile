@@ -39,6 +39,7 @@ fuzz:
 
 e2e:
 	$(GO) test $(TESTFLAGS) -v ./e2e/... 2>&1 | tee e2e.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|\s+\S+_test.go)' ; test $${PIPESTATUS[0]} -eq 0
+	cd e2e/browser && $(GO) test $(TESTFLAGS) -v ./... 2>&1 | tee ../../e2e-browser.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic|browser e2e|\s+\S+_test.go)' ; test $${PIPESTATUS[0]} -eq 0
 
 # The unit suite (-race -count=10), then the e2e foundation, fault and
 # security tests three times, all on a host kept busy by CPU burner
@@ -49,11 +50,13 @@ stress:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./stream/... ./output/...
 	DOCKER_LIVE_BENCH=1 $(GO) test -count=1 -p 1 -timeout 30m -run '^TestBench' -v ./e2e/...
+	cd e2e/browser && DOCKER_LIVE_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestBenchPage' -v ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd e2e/browser && $(GO) vet ./...
 
 # cross builds every platform into a temporary folder (and vets each GOOS,
 # tests included, except the Linux-only e2e package); release keeps them.
@@ -94,4 +97,4 @@ uninstall:
 	./install.sh --uninstall
 
 clean:
-	rm -rf bin dist e2e/.build e2e.out stress.out
+	rm -rf bin dist e2e/.build e2e.out e2e-browser.out e2e/browser/artifacts stress.out

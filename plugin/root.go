@@ -40,6 +40,7 @@ func NewRootCommand(dockerCli command.Cli, build BuildInfo) *cobra.Command {
 		newStatusCommand(dockerCli),
 		newStopCommand(dockerCli),
 		newVersionCommand(dockerCli, build),
+		newOpenCommand(dockerCli),
 	)
 	return root
 }

@@ -41,6 +41,9 @@ const (
 type statusRow struct {
 	streamerInfo
 	State string `json:"state"`
+	// URL is the browser page's address (without its token) when the
+	// streamer listens on TCP; `docker live open` gives the token.
+	URL string `json:"url,omitempty"`
 }
 
 // listStreamers returns every streamer whose process lives: with its live
@@ -72,7 +75,11 @@ func listStreamers(ctx context.Context) ([]statusRow, error) {
 		if srcs, ok := health["stats_sources"].(map[string]any); ok {
 			info.StatsSource = describeSources(info.StatsSource, srcs) + statsSourceNote()
 		}
-		out = append(out, statusRow{streamerInfo: info, State: streamerRunning})
+		row := statusRow{streamerInfo: info, State: streamerRunning}
+		if info.Listen != "" {
+			row.URL = pageURL(info.Listen)
+		}
+		out = append(out, row)
 	}
 	return out, nil
 }
@@ -119,9 +126,18 @@ func writeStatus(w io.Writer, format output.InfoFormat, list []statusRow, now ti
 		lines = append(lines, output.StreamerLine{
 			Context: row.Context, State: row.State, Responding: row.State != streamerNotResponding,
 			PID: row.PID, Started: row.Started, Clients: row.Clients, Containers: row.Containers,
-			Engine: row.Engine, StatsSource: row.StatsSource, Listen: row.Listen,
+			Engine: row.Engine, StatsSource: row.StatsSource, Listen: listenText(row),
 			Endpoint: row.Endpoint, Socket: row.Socket,
 		})
 	}
 	return output.WriteStatusTable(w, lines, now)
+}
+
+// listenText is the LISTEN column: the page's URL (never its token) when
+// the streamer answers, its address otherwise.
+func listenText(row statusRow) string {
+	if row.URL != "" {
+		return row.URL
+	}
+	return row.Listen
 }

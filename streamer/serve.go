@@ -22,6 +22,7 @@ import (
 	"github.com/docker-live/docker-live/stream/hub"
 	"github.com/docker-live/docker-live/stream/server"
 	"github.com/docker-live/docker-live/stream/source"
+	"github.com/docker-live/docker-live/web"
 )
 
 // Config is what Run needs beside the options: whom the streamer serves
@@ -164,6 +165,10 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxConns:     opts.MaxConns,
 		Metrics:      metricsHandler,
 		TLS:          tlsConf,
+		Page:         web.Handler(),
+		// `docker live open` may add a loopback listener later.
+		LoadToken: func() ([]byte, error) { return loadOrCreateToken(paths.Token) },
+		OnListen:  func(addr string) { noteListen(paths, addr) },
 	})
 	info := Info{
 		Context:     contextName,

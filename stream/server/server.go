@@ -5,7 +5,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -49,6 +48,14 @@ type Config struct {
 	// TLS, when set, makes the TCP listener speak only TLS (tls.go). The
 	// Unix socket never uses it.
 	TLS *tls.Config
+	// Page serves the browser page at every path outside /v1/ (see
+	// package web). Nil serves none.
+	Page http.Handler
+	// LoadToken gives the token when a TCP listener is added to a server
+	// made without one (see ListenTCP). Nil: such a server cannot add one.
+	LoadToken func() ([]byte, error)
+	// OnListen is told the address of each TCP listener ListenTCP opens.
+	OnListen func(addr string)
 }
 
 // Server is safe for concurrent use.
@@ -62,6 +69,8 @@ type Server struct {
 	servers []*http.Server
 	conns   map[*conn]struct{}
 	down    bool // Shutdown was called: serve nothing more
+	token   []byte
+	tcp     []string // the addresses of the TCP listeners ListenTCP opened
 }
 
 // New returns a Server for cfg.
@@ -75,7 +84,7 @@ func New(cfg Config) *Server {
 	if cfg.MaxConns == 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
-	s := &Server{cfg: cfg, conns: make(map[*conn]struct{}), health: cfg.Health,
+	s := &Server{cfg: cfg, conns: make(map[*conn]struct{}), health: cfg.Health, token: cfg.Token,
 		refusals: &refusalLog{logf: cfg.Logf, now: cfg.Now}}
 	s.upgrader = websocket.Upgrader{
 		ReadBufferSize:  1024,
@@ -94,10 +103,17 @@ func (s *Server) ServeUnix(l net.Listener) error {
 
 // ServeTCP serves l with token, Host and Origin checks until Shutdown.
 func (s *Server) ServeTCP(l net.Listener) error {
-	if len(s.cfg.Token) == 0 {
+	s.mu.Lock()
+	token := s.token
+	if len(token) > 0 {
+		// ListenTCP reuses it rather than open another.
+		s.tcp = append(s.tcp, l.Addr().String())
+	}
+	s.mu.Unlock()
+	if len(token) == 0 {
 		return errors.New("server: a token is required to serve TCP")
 	}
-	return s.serve(l, s.handler(&tcpGuard{token: s.cfg.Token, addr: l.Addr().String()}), s.cfg.TLS)
+	return s.serve(l, s.handler(&tcpGuard{token: token, addr: l.Addr().String()}), s.cfg.TLS)
 }
 
 // serve serves l until Shutdown; with tlsConf, only TLS (see tls.go).
@@ -187,20 +203,33 @@ func (s *Server) handler(guard *tcpGuard) http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle(stream.MetricsPath, s.cfg.Metrics)
 	}
+	if guard == nil {
+		// Only the peer-checked socket may open listeners.
+		mux.HandleFunc(ListenPath, s.serveListen)
+	}
+	if s.cfg.Page != nil {
+		mux.Handle("/", s.cfg.Page)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setSecurityHeaders(w.Header(), r.Host)
 		if guard != nil {
 			if status, why := guard.check(r); status != 0 {
 				s.refusals.log(r, why)
 				if status == http.StatusUnauthorized {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="docker-live"`)
+					refuseUnauthorized(w, r, why)
+				} else {
+					http.Error(w, why, status)
 				}
-				http.Error(w, why, status)
 				return
 			}
 		}
-		if origin := r.Header.Get("Origin"); origin != "" && !slices.Contains(s.cfg.AllowOrigins, origin) {
-			s.refusals.log(r, "origin "+loggable(origin, maxLoggedLen)+" is not allowed")
+		if !s.originAllowed(r, guard != nil) {
+			s.refusals.log(r, "origin "+loggable(r.Header.Get("Origin"), maxLoggedLen)+" is not allowed")
 			http.Error(w, "origin not allowed (see serve --allow-origin)", http.StatusForbidden)
+			return
+		}
+		if guard != nil && guard.loginWanted(r) {
+			login(w, r, guard.token)
 			return
 		}
 		if overCap(r) {
@@ -285,20 +314,17 @@ func (g *tcpGuard) check(r *http.Request) (int, string) {
 	if !g.hostAllowed(r.Host) {
 		return http.StatusForbidden, "host not allowed"
 	}
-	got := ""
-	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
-		got = strings.TrimPrefix(auth, "Bearer ")
-	} else if q := r.URL.Query().Get("token"); q != "" {
-		// Browsers cannot set headers on a WebSocket handshake.
-		got = q
-	}
-	if got == "" {
-		return http.StatusUnauthorized, "token required"
-	}
-	if subtle.ConstantTimeCompare([]byte(got), g.token) != 1 {
-		return http.StatusUnauthorized, "invalid token"
+	if via, why := authenticate(r, g.token); via == "" {
+		return http.StatusUnauthorized, why
 	}
 	return 0, ""
+}
+
+// loginWanted reports a page load that brought a valid ?token=: it is
+// answered with the session cookie and a redirect (see login).
+func (g *tcpGuard) loginWanted(r *http.Request) bool {
+	_, via := credential(r)
+	return via == authQuery && isPagePath(r.URL.Path) && (r.Method == http.MethodGet || r.Method == http.MethodHead)
 }
 
 // hostAllowed defeats DNS rebinding: a page on evil.example whose name now
