@@ -22,8 +22,8 @@ func TestRenderTableContextColumn(t *testing.T) {
 	}
 	got := string(RenderTableHeaders(contextRows(), headers, TableOptions{Now: t0, ShowContext: true}))
 	want := "" +
-		"● live  context default  1 container  updated 14:03:05\n" +
-		"● engine-unavailable (connection refused)  context prod-eu  1 container\n" +
+		"● default  live  1 container  updated 14:03:05\n" +
+		"● prod-eu  engine-unavailable (connection refused)  1 container\n" +
 		"CONTEXT   NAME   STATE     CPU %    MEM USAGE / LIMIT   MEM %   NET RX/s   NET TX/s   BLOCK I/O     PIDS   UPTIME\n" +
 		"default   web    running   12.35%   1.5MiB / 7.629GiB   0.02%   1.2MB/s    250B/s     45.6MB / 0B   7      3m12s\n" +
 		"prod-eu   db     running   --       --                  --      --         --         --            --     3m12s\n"

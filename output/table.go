@@ -126,6 +126,15 @@ func RenderTableHeaders(rows []Row, headers []Header, opts TableOptions) []byte 
 	}
 	// The status lines go first but say how many columns the width left
 	// out, so they are made after them.
+	// With a CONTEXT column each status line starts with its context,
+	// padded to the longest, so that a long detail never pushes the name
+	// off a narrow terminal and the lines read as a column.
+	ctxWidth := 0
+	if opts.ShowContext {
+		for _, h := range headers {
+			ctxWidth = max(ctxWidth, utf8.RuneCountInString(h.Context))
+		}
+	}
 	var out []byte
 	for i, h := range headers {
 		if out == nil {
@@ -134,7 +143,7 @@ func RenderTableHeaders(rows []Row, headers []Header, opts TableOptions) []byte 
 		if i == 0 {
 			h.Hidden = hiddenCols
 		}
-		out = appendStatusLine(out, h, opts)
+		out = appendStatusLine(out, h, opts, ctxWidth)
 	}
 	out = append(out, body...)
 	if hidden > 0 {
@@ -157,17 +166,25 @@ func fitHeight(n, height, fixed int) (shown, hidden int) {
 	return shown, n - shown
 }
 
-func appendStatusLine(out []byte, h Header, opts TableOptions) []byte {
+// appendStatusLine appends h's line; ctxWidth > 0 puts the context first,
+// padded to that width.
+func appendStatusLine(out []byte, h Header, opts TableOptions, ctxWidth int) []byte {
 	const dot = "●"
 	line := make([]byte, 0, 96)
 	line = append(line, dot+" "...)
+	if ctxWidth > 0 {
+		line = append(line, h.Context...)
+		for range ctxWidth - utf8.RuneCountInString(h.Context) + 2 {
+			line = append(line, ' ')
+		}
+	}
 	line = append(line, h.Mode...)
 	if h.Detail != "" {
 		line = append(line, " ("...)
 		line = AppendEscaped(line, h.Detail)
 		line = append(line, ')')
 	}
-	if h.Context != "" {
+	if h.Context != "" && ctxWidth == 0 {
 		line = append(line, "  context "...)
 		line = append(line, h.Context...)
 	}

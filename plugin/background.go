@@ -92,7 +92,7 @@ func startDetached(ctx context.Context, dockerCli command.Cli, paths streamerPat
 	}
 	defer readR.Close()
 
-	args := append(globalArgs(os.Args[1:]), "live", "serve",
+	args := append(streamerGlobalArgs(dockerCli), "live", "serve",
 		"--idle-timeout", opts.idleTimeout.String(), "--stats-source", opts.statsSource, "--history", opts.history.String())
 	if opts.listen != "" {
 		args = append(args, "--listen", opts.listen)
