@@ -20,6 +20,18 @@ type ctxRow struct {
 	State   string `json:"state"`
 }
 
+// ctxEventOf matches an events --contexts --format json line of a container's action.
+func ctxEventOf(context, id, action string) func(string) bool {
+	return func(line string) bool {
+		var ev struct {
+			Context string
+			Action  string
+			Actor   struct{ ID string }
+		}
+		return json.Unmarshal([]byte(line), &ev) == nil && ev.Context == context && ev.Actor.ID == id && ev.Action == action
+	}
+}
+
 func parseCtxRow(line string) (ctxRow, bool) {
 	var r ctxRow
 	if err := json.Unmarshal([]byte(line), &r); err != nil || r.ID == "" {
@@ -71,8 +83,9 @@ func TestContextsTwoEngines(t *testing.T) {
 		t.Errorf("the --no-stream table lacks a CONTEXT column with both contexts (exit %d):\n%s", code, table)
 	}
 
-	// Streaming: NDJSON lines of both contexts, and a plain table whose
-	// status lines name each context's state.
+	// Streaming: NDJSON lines of both contexts, a plain table whose
+	// status lines name each context's state, and both Engines' events.
+	evs := startDockerEnv(t, env, "live", "events", "--contexts", contexts, "--filter", "label="+label, "--format", "json")
 	js := startDockerEnv(t, env, append(watchArgs, "--format", "json")...)
 	seen := map[string]bool{}
 	waitLine(t, js, 30*time.Second, "a json line of each context", func(l string) bool {
@@ -86,6 +99,8 @@ func TestContextsTwoEngines(t *testing.T) {
 		return func(l string) bool { return strings.HasPrefix(l, "● "+ctx+" ") && strings.Contains(l, " "+mode) }
 	}
 	waitLine(t, tbl, 30*time.Second, "the table's live status line of "+priv, statusLine(priv, "live"))
+	d.docker(t, "pause", privC)
+	waitLine(t, evs, 20*time.Second, "events' pause of "+priv, ctxEventOf(priv, privC, "pause"))
 
 	// The private Engine goes away: its context says so, the other goes on.
 	d.stop(t, syscall.SIGTERM, 60*time.Second)
@@ -93,13 +108,17 @@ func TestContextsTwoEngines(t *testing.T) {
 		return strings.Contains(js.Stderr(), "docker live: context "+priv+": Engine unavailable")
 	})
 	waitLine(t, tbl, 30*time.Second, "the table's engine-unavailable status line of "+priv, statusLine(priv, "engine-unavailable"))
+	pausing := time.Now()
 	dockerCmd(t, "pause", mainC.ID)
-	pausedAt := time.Now()
 	waitLine(t, js, 20*time.Second, "the shared Engine's pause while "+priv+" is down", func(l string) bool {
 		r, ok := parseCtxRow(l)
 		return ok && r.Context == "default" && r.ID == mainC.ID && r.State == "paused"
 	})
-	t.Logf("the pause showed %s after docker pause returned, with %s down", time.Since(pausedAt).Round(time.Millisecond), priv)
+	t.Logf("the pause showed %s after docker pause started, with %s down", time.Since(pausing).Round(time.Millisecond), priv)
+	waitLine(t, evs, 20*time.Second, "events' pause of default while "+priv+" is down", ctxEventOf("default", mainC.ID, "pause"))
+	if !strings.Contains(evs.Stderr(), "docker live: context "+priv+": Engine unavailable") {
+		t.Errorf("events does not say on stderr that %s's Engine is unavailable: %q", priv, evs.Stderr())
+	}
 	waitLine(t, tbl, 20*time.Second, "the table's paused row of default", func(l string) bool {
 		return strings.HasPrefix(l, "default ") && strings.Contains(l, " paused ")
 	})

@@ -251,9 +251,10 @@ func TestWatchContextsOneDownOtherUpdates(t *testing.T) {
 
 // NDJSON over two contexts: each line carries its context; a change in one
 // context writes that context's line only, and the same id in two contexts
-// is two containers.
+// is two containers. A third context that never answers (its dial hangs)
+// holds none of it up.
 func TestWatchContextsJSONLinesByContext(t *testing.T) {
-	r := newContextsRig(t, watchOptions{format: "json", all: true}, "a", "b")
+	r := newContextsRig(t, watchOptions{format: "json", all: true}, "a", "b", "hung")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- watchContextsLoop(ctx, &r.out, r.base, r.feeds) }()
