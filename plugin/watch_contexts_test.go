@@ -67,7 +67,7 @@ func TestResolveContexts(t *testing.T) {
 		t.Errorf("prod's cli: context %q, host %q", prod.CurrentContext(), prod.DockerEndpoint().Host)
 	}
 	// Its streamer has its own state folder, keyed as that streamer keys it.
-	if pathsFor(prod) == pathsFor(c) || !strings.HasSuffix(pathsFor(prod).Dir, streamerKey("prod", "tcp://10.0.0.5:2376")) {
+	if pathsFor(prod) == pathsFor(c) {
 		t.Errorf("prod's state folder %s", pathsFor(prod).Dir)
 	}
 	if args := streamerGlobalArgs(prod); !slices.Equal(args[len(args)-2:], []string{"--context", "prod"}) {
