@@ -205,6 +205,9 @@ func watchContextsOnce(ctx context.Context, out io.Writer, base *watchView, feed
 		err error
 	}
 	results := make([]result, len(feeds))
+	// The contexts' streams end with the answer (their goroutines with them).
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, f := range feeds {
 		if err := f.endedErr(); err != nil {
@@ -212,7 +215,7 @@ func watchContextsOnce(ctx context.Context, out io.Writer, base *watchView, feed
 			continue
 		}
 		runErr := make(chan error, 1)
-		go func() { runErr <- run(ctx, f) }()
+		go func() { runErr <- run(runCtx, f) }()
 		wg.Go(func() {
 			v, ok, err := awaitOnce(ctx, f.wv, f.state, runErr)
 			results[i] = result{v, ok, err}
