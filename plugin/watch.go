@@ -236,7 +236,11 @@ func awaitOnce(ctx context.Context, wv *watchView, state *watchState, runErr <-c
 	var statsWait <-chan time.Time
 	for {
 		v := state.snapshot(false)
-		if v.haveState && v.engine.State == stream.EngineUnavailable {
+		// A streamer that has just started answers before its Engine's
+		// first list when that takes longer than it waits (a busy Engine):
+		// its Engine is not unavailable, only not connected yet.
+		connecting := v.haveState && v.engine == engineNotConnectedYet
+		if v.haveState && v.engine.State == stream.EngineUnavailable && !connecting {
 			return v, false, fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
 		}
 		if v.haveState && v.engine.State != stream.EngineUnavailable {
@@ -248,7 +252,7 @@ func awaitOnce(ctx context.Context, wv *watchView, state *watchState, runErr <-c
 				return v, false, noSuchContainers(missing)
 			}
 		}
-		if v.haveState && v.conn.Mode != liveclient.ModePolling {
+		if v.haveState && v.conn.Mode != liveclient.ModePolling && !connecting {
 			if statsWait == nil {
 				t := time.NewTimer(noStreamWait)
 				defer t.Stop()
@@ -274,14 +278,27 @@ func awaitOnce(ctx context.Context, wv *watchView, state *watchState, runErr <-c
 		case <-state.stateCh:
 		case <-state.statsCh:
 		case <-statsWait:
-			return state.snapshot(false), true, nil
+			return onceAnswer(state.snapshot(false))
 		case <-deadline.C:
 			if v := state.snapshot(false); v.haveState {
-				return v, true, nil // what is missing shows as "--"
+				return onceAnswer(v) // what is missing shows as "--"
 			}
 			return v, false, errors.New("no state from the streamer or the Docker API in time")
 		}
 	}
+}
+
+// engineNotConnectedYet is a new streamer's Engine status until its
+// Engine first answers (stream/hub's initial state).
+var engineNotConnectedYet = stream.EngineStatus{State: stream.EngineUnavailable, Error: "not connected yet"}
+
+// onceAnswer is what --no-stream answers with v when it waits no longer:
+// v, or that the Engine is unavailable.
+func onceAnswer(v view) (view, bool, error) {
+	if v.engine.State == stream.EngineUnavailable {
+		return v, false, fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
+	}
+	return v, true, nil
 }
 
 // onceReady reports whether --no-stream can print v: every shown running

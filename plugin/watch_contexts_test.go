@@ -16,6 +16,7 @@ import (
 
 	"github.com/docker-live/docker-live/output"
 	"github.com/docker-live/docker-live/stream"
+	"github.com/docker-live/docker-live/stream/hub"
 	"github.com/docker-live/docker-live/stream/liveclient"
 )
 
@@ -338,5 +339,49 @@ func TestWatchContextsOncePartial(t *testing.T) {
 	}
 	if !strings.Contains(r.out.String(), "priv      db ") {
 		t.Errorf("db of priv not shown:\n%s", r.out.String())
+	}
+}
+
+// A streamer that answers before its Engine's first list says "not
+// connected yet": --no-stream waits for the list instead of failing.
+func TestNoStreamWaitsForANewStreamersEngine(t *testing.T) {
+	if got := hub.New(hub.Config{}).Info().Engine; got != engineNotConnectedYet {
+		t.Fatalf("a new hub's Engine status is %+v; engineNotConnectedYet must match it", got)
+	}
+	wv, err := newWatchView(watchOptions{noStream: true, interval: time.Second, sort: "name"}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := newWatchState()
+	state.setConn(liveclient.State{Mode: liveclient.ModeLive})
+	notYet := snapshotOf(time.Now())
+	notYet.Snapshot.Engine = engineNotConnectedYet
+	_ = state.Apply(notYet)
+	done := make(chan error, 1)
+	var got view
+	go func() {
+		var err error
+		got, _, err = awaitOnce(context.Background(), wv, state, make(chan error))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("awaitOnce answered before the Engine did: %v", err)
+	case <-time.After(100 * time.Millisecond): // long enough to see it did not answer at once
+	}
+	_ = state.Apply(&stream.Message{Type: stream.TypeEngine, Time: time.Now(), Engine: &stream.EngineStatus{State: stream.EngineConnected}})
+	_ = state.Apply(snapshotOf(time.Now(), running("c1", "web")))
+	if err := <-done; err != nil || len(got.containers) != 1 {
+		t.Fatalf("awaitOnce after the Engine's list: %v, %d containers", err, len(got.containers))
+	}
+
+	// A streamer whose Engine went away says why, and that is final.
+	state = newWatchState()
+	state.setConn(liveclient.State{Mode: liveclient.ModeLive})
+	gone := snapshotOf(time.Now())
+	gone.Snapshot.Engine = stream.EngineStatus{State: stream.EngineUnavailable, Error: "connection refused"}
+	_ = state.Apply(gone)
+	if _, _, err := awaitOnce(context.Background(), wv, state, make(chan error)); err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("awaitOnce with the Engine gone: %v", err)
 	}
 }
