@@ -61,7 +61,20 @@ func TestContextsTwoEngines(t *testing.T) {
 	watchArgs := []string{"live", "watch", "--contexts", contexts, "--filter", "label=" + label}
 	want := map[string]string{"default": mainC.ID, priv: privC}
 
-	// --no-stream: both Engines' containers, each with its context.
+	// Streaming: NDJSON lines of both contexts, a plain table whose
+	// status lines name each context's state, and both Engines' events.
+	evs := startDockerEnv(t, env, "live", "events", "--contexts", contexts, "--filter", "label="+label, "--format", "json")
+	js := startDockerEnv(t, env, append(watchArgs, "--format", "json")...)
+	seen := map[string]bool{}
+	waitLine(t, js, 30*time.Second, "a json line of each context", func(l string) bool {
+		if r, ok := parseCtxRow(l); ok && want[r.Context] == r.ID {
+			seen[r.Context] = true
+		}
+		return len(seen) == 2
+	})
+
+	// --no-stream, answered by the two streamers the streaming commands
+	// started: both Engines' containers, each with its context.
 	stdout, stderr, code := dockerTryEnv(t, env, append(watchArgs, "--no-stream", "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("watch --contexts --no-stream: exit %d: %s", code, stderr)
@@ -82,18 +95,6 @@ func TestContextsTwoEngines(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(table, "CONTEXT ") || !strings.Contains(table, "\ndefault ") || !strings.Contains(table, "\n"+priv+" ") {
 		t.Errorf("the --no-stream table lacks a CONTEXT column with both contexts (exit %d):\n%s", code, table)
 	}
-
-	// Streaming: NDJSON lines of both contexts, a plain table whose
-	// status lines name each context's state, and both Engines' events.
-	evs := startDockerEnv(t, env, "live", "events", "--contexts", contexts, "--filter", "label="+label, "--format", "json")
-	js := startDockerEnv(t, env, append(watchArgs, "--format", "json")...)
-	seen := map[string]bool{}
-	waitLine(t, js, 30*time.Second, "a json line of each context", func(l string) bool {
-		if r, ok := parseCtxRow(l); ok && want[r.Context] == r.ID {
-			seen[r.Context] = true
-		}
-		return len(seen) == 2
-	})
 	tbl := startDockerEnv(t, env, watchArgs...)
 	statusLine := func(ctx, mode string) func(string) bool {
 		return func(l string) bool { return strings.HasPrefix(l, "● "+ctx+" ") && strings.Contains(l, " "+mode) }
