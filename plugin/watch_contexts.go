@@ -165,10 +165,10 @@ func runWatchContexts(ctx context.Context, dockerCli command.Cli, opts watchOpti
 	return err
 }
 
-// newContextFeeds makes one feed per context. Their states share one pair
-// of change signals: the loop is their only reader, and a signal is only a
-// nudge to take snapshots. (--no-stream waits on each context apart, so it
-// uses newContextFeeds' states as they are, before any signal is shared.)
+// newContextFeeds makes one feed per context. For the streaming view their
+// states share one pair of change signals: the loop is their only reader,
+// and a signal is only a nudge to take snapshots. --no-stream waits on each
+// context apart, so there each state keeps signals of its own.
 func newContextFeeds(base *watchView, contexts []watchedContext, errOut io.Writer, jsonNotices bool) []*contextFeed {
 	feeds := make([]*contextFeed, len(contexts))
 	stateCh, statsCh := make(chan struct{}, 1), make(chan struct{}, 1)
