@@ -7,6 +7,7 @@ import (
 	"slices"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docker/cli/templates"
 	"github.com/moby/moby/api/types/events"
@@ -19,6 +20,11 @@ type EventsFormat struct {
 	legacy bool
 	tmpl   *template.Template
 	loc    *time.Location
+	// context, when set, names the Docker context of every event: a
+	// "context" field first in json, .Context in templates, and a first
+	// column padded to contextWidth on the default line.
+	context      string
+	contextWidth int
 }
 
 // ParseEventsFormat parses events' --format as docker events does: "" is
@@ -49,6 +55,15 @@ func (f EventsFormat) In(loc *time.Location) EventsFormat {
 	return f
 }
 
+// WithContext makes f name the Docker context of each event, for a stream
+// merged from several contexts; width pads the default line's first column
+// (the longest context name), so that the columns after it line up.
+func (f EventsFormat) WithContext(name string, width int) EventsFormat {
+	f.context = name
+	f.contextWidth = width
+	return f
+}
+
 // WithLegacyFields makes json output carry status, id and from, as Engines
 // before API 1.52 send them and docker events then prints them.
 func (f EventsFormat) WithLegacyFields(on bool) EventsFormat {
@@ -74,6 +89,9 @@ type legacyMessage struct {
 // Engines before API 1.52 sent and old templates still use.
 type EventData struct {
 	events.Message
+	// Context is the Docker context of the event when events follows
+	// several contexts (--contexts), and empty otherwise.
+	Context string `json:"context,omitempty"`
 }
 
 // Status is the action of a container or image event, as the Engine's
@@ -117,9 +135,23 @@ func (f EventsFormat) Append(dst []byte, ev events.Message) ([]byte, error) {
 		enc.SetEscapeHTML(false)
 		var v any = ev
 		if f.legacy {
-			d := EventData{ev}
+			d := EventData{Message: ev}
 			v = legacyMessage{Status: d.Status(), ID: d.ID(), From: d.From(), Type: ev.Type, Action: ev.Action,
 				Actor: ev.Actor, Scope: ev.Scope, Time: ev.Time, TimeNano: ev.TimeNano}
+		}
+		if f.context != "" {
+			// The context goes first, as a watch --format json line has
+			// it, ahead of the fields docker events prints.
+			buf.WriteString(`{"context":`)
+			buf.Write(appendJSONString(nil, f.context))
+			buf.WriteByte(',')
+			start := buf.Len()
+			if err := enc.Encode(v); err != nil {
+				return dst, err
+			}
+			out := buf.Bytes()
+			// Drop the encoded object's own '{' (an event is never empty).
+			return append(out[:start], out[start+1:]...), nil
 		}
 		if err := enc.Encode(v); err != nil {
 			return dst, err
@@ -127,7 +159,7 @@ func (f EventsFormat) Append(dst []byte, ev events.Message) ([]byte, error) {
 		return buf.Bytes(), nil
 	case f.tmpl != nil:
 		w := &appendWriter{b: dst}
-		if err := f.tmpl.Execute(w, EventData{escapeEvent(ev)}); err != nil {
+		if err := f.tmpl.Execute(w, EventData{Message: escapeEvent(ev), Context: Escape(f.context)}); err != nil {
 			return dst, err
 		}
 		return append(w.b, '\n'), nil
@@ -141,6 +173,13 @@ func (f EventsFormat) appendDefault(dst []byte, ev events.Message) []byte {
 	loc := f.loc
 	if loc == nil {
 		loc = time.Local
+	}
+	if f.context != "" {
+		start := len(dst)
+		dst = AppendEscaped(dst, f.context)
+		for n := utf8.RuneCount(dst[start:]); n <= f.contextWidth; n++ {
+			dst = append(dst, ' ')
+		}
 	}
 	switch {
 	case ev.TimeNano != 0:

@@ -12,6 +12,9 @@ import (
 // resource sample. Numbers stay raw so NDJSON can carry them unformatted;
 // the Text methods give the strings the table shows.
 type Row struct {
+	// Context is the Docker context the container belongs to: a row is
+	// identified by (Context, ID) when one view shows several contexts.
+	Context   string
 	ID        string
 	Name      string
 	Image     string

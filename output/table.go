@@ -42,6 +42,10 @@ type TableOptions struct {
 	TTY     bool // colour the status indicator
 	// Template replaces the default columns with a "table TEMPLATE" format.
 	Template *Template
+	// ShowContext puts a CONTEXT column (Row.Context) before the default
+	// columns, for a view over several contexts. A "table TEMPLATE" names
+	// its own columns ({{.Context}}) instead.
+	ShowContext bool
 }
 
 const (
@@ -56,6 +60,9 @@ var tableHeaders = [...]string{
 }
 
 const numCols = len(tableHeaders)
+
+// contextHeader names the CONTEXT column (TableOptions.ShowContext).
+const contextHeader = "CONTEXT"
 
 var headerBytes = func() (b [numCols][]byte) {
 	for i, h := range tableHeaders {
@@ -97,22 +104,46 @@ func appendCell(dst []byte, r *Row, col int, now time.Time) []byte {
 // NoTrunc: names are shortened first, then the rightmost columns that still
 // do not fit are dropped. The result has no escape codes unless opts.TTY.
 func RenderTable(rows []Row, h Header, opts TableOptions) []byte {
-	fixed := 1 // the column header line
+	var headers []Header
 	if h.Mode != "" {
-		fixed++
+		headers = []Header{h}
 	}
+	return RenderTableHeaders(rows, headers, opts)
+}
+
+// RenderTableHeaders is RenderTable with one status line per header, in the
+// order given: a view over several contexts has one per context. The first
+// line says how many columns the width left out.
+func RenderTableHeaders(rows []Row, headers []Header, opts TableOptions) []byte {
+	fixed := 1 + len(headers) // the column header line and the status lines
 	shown, hidden := fitHeight(len(rows), opts.Height, fixed)
 	var body []byte
+	hiddenCols := 0
 	if opts.Template != nil {
 		body = opts.Template.appendTable(nil, rows[:shown], opts)
 	} else {
-		body, h.Hidden = appendColumns(nil, rows[:shown], opts)
+		body, hiddenCols = appendColumns(nil, rows[:shown], opts)
 	}
-	// The status line goes first but says how many columns the width
-	// left out, so it is made after them.
+	// The status lines go first but say how many columns the width left
+	// out, so they are made after them.
+	// With a CONTEXT column each status line starts with its context,
+	// padded to the longest, so that a long detail never pushes the name
+	// off a narrow terminal and the lines read as a column.
+	ctxWidth := 0
+	if opts.ShowContext {
+		for _, h := range headers {
+			ctxWidth = max(ctxWidth, utf8.RuneCountInString(h.Context))
+		}
+	}
 	var out []byte
-	if h.Mode != "" {
-		out = appendStatusLine(make([]byte, 0, len(body)+128), h, opts)
+	for i, h := range headers {
+		if out == nil {
+			out = make([]byte, 0, len(body)+128*len(headers))
+		}
+		if i == 0 {
+			h.Hidden = hiddenCols
+		}
+		out = appendStatusLine(out, h, opts, ctxWidth)
 	}
 	out = append(out, body...)
 	if hidden > 0 {
@@ -135,17 +166,25 @@ func fitHeight(n, height, fixed int) (shown, hidden int) {
 	return shown, n - shown
 }
 
-func appendStatusLine(out []byte, h Header, opts TableOptions) []byte {
+// appendStatusLine appends h's line; ctxWidth > 0 puts the context first,
+// padded to that width.
+func appendStatusLine(out []byte, h Header, opts TableOptions, ctxWidth int) []byte {
 	const dot = "●"
 	line := make([]byte, 0, 96)
 	line = append(line, dot+" "...)
+	if ctxWidth > 0 {
+		line = append(line, h.Context...)
+		for range ctxWidth - utf8.RuneCountInString(h.Context) + 2 {
+			line = append(line, ' ')
+		}
+	}
 	line = append(line, h.Mode...)
 	if h.Detail != "" {
 		line = append(line, " ("...)
 		line = AppendEscaped(line, h.Detail)
 		line = append(line, ')')
 	}
-	if h.Context != "" {
+	if h.Context != "" && ctxWidth == 0 {
 		line = append(line, "  context "...)
 		line = append(line, h.Context...)
 	}
@@ -214,6 +253,21 @@ func modeColor(mode string) string {
 // decide what fits before writing anything. Cells go into one buffer so a
 // frame costs a few allocations, not one per cell.
 func appendColumns(out []byte, rows []Row, opts TableOptions) ([]byte, int) {
+	// The CONTEXT column is laid out before the others and never dropped:
+	// without it the rows of two contexts cannot be told apart.
+	ctxWidth := 0
+	var ctxCells [][]byte
+	if opts.ShowContext {
+		ctxWidth = len(contextHeader)
+		ctxCells = make([][]byte, len(rows))
+		for i := range rows {
+			ctxCells[i] = AppendEscaped(nil, rows[i].Context)
+			ctxWidth = max(ctxWidth, utf8.RuneCount(ctxCells[i]))
+		}
+		if opts.Width > 0 {
+			opts.Width = max(opts.Width-ctxWidth-colGap, 1)
+		}
+	}
 	var widths [numCols]int
 	for c, h := range tableHeaders {
 		widths[c] = len(h)
@@ -236,7 +290,13 @@ func appendColumns(out []byte, rows []Row, opts TableOptions) ([]byte, int) {
 	}
 	out = slices.Grow(out, lineLen*(len(rows)+1)+len(ellipsis))
 
-	line := func(cell func(c int) []byte) {
+	line := func(ctx []byte, cell func(c int) []byte) {
+		if opts.ShowContext {
+			out = append(out, ctx...)
+			for range ctxWidth - utf8.RuneCount(ctx) + colGap {
+				out = append(out, ' ')
+			}
+		}
 		pad := 0
 		for c := range ncols {
 			for range pad {
@@ -253,9 +313,13 @@ func appendColumns(out []byte, rows []Row, opts TableOptions) ([]byte, int) {
 		}
 		out = append(out, '\n')
 	}
-	line(func(c int) []byte { return headerBytes[c] })
+	line([]byte(contextHeader), func(c int) []byte { return headerBytes[c] })
 	for i := range rows {
-		line(func(c int) []byte {
+		var ctx []byte
+		if opts.ShowContext {
+			ctx = ctxCells[i]
+		}
+		line(ctx, func(c int) []byte {
 			k := i*numCols + c
 			if k == 0 {
 				return cells[:ends[0]]

@@ -45,6 +45,7 @@ type TemplateRow struct {
 	BlockIO   string
 	CPUPerc   string
 	Container string // the name, as docker stats shows a container named on its command line
+	Context   string // the Docker context the container belongs to
 	Health    string
 	ID        string // 12 characters unless --no-trunc
 	Image     string
@@ -66,6 +67,7 @@ var templateHeaders = map[string]string{
 	"BlockIO":   "BLOCK I/O",
 	"CPUPerc":   "CPU %",
 	"Container": "CONTAINER",
+	"Context":   "CONTEXT",
 	"Health":    "HEALTH",
 	"ID":        "CONTAINER ID",
 	"Image":     "IMAGE",
@@ -97,6 +99,7 @@ func NewTemplateRow(r Row, now time.Time, noTrunc bool) TemplateRow {
 		BlockIO:   r.BlockIOText(),
 		CPUPerc:   r.CPUText(),
 		Container: name,
+		Context:   Escape(r.Context),
 		Health:    Escape(r.Health),
 		ID:        id,
 		Image:     Escape(r.Image),

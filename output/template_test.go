@@ -55,11 +55,13 @@ func TestTemplateRow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.Template.AppendRow(nil, NewRow(c, sample()), TableOptions{Now: t0})
+	r := NewRow(c, sample())
+	r.Context = "default"
+	got, err := f.Template.AppendRow(nil, r, TableOptions{Now: t0})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"BlockIO":"45.6MB / 0B","CPUPerc":"12.35%","Container":"web","Health":"healthy","ID":"4f1e2d3c4b5a",` +
+	want := `{"BlockIO":"45.6MB / 0B","CPUPerc":"12.35%","Container":"web","Context":"default","Health":"healthy","ID":"4f1e2d3c4b5a",` +
 		`"Image":"alpine:3.20","MemPerc":"0.02%","MemUsage":"1.5MiB / 7.629GiB","Name":"web","NetIO":"1.23MB / 3kB",` +
 		`"NetRxRate":"1.2MB/s","NetTxRate":"250B/s","PIDs":"7","State":"running","Status":"Up 3 minutes","Uptime":"3m12s"}` + "\n"
 	if string(got) != want {

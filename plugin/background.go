@@ -154,7 +154,7 @@ func streamerCommand(dockerCli command.Cli, paths streamerPaths, opts streamer.O
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot find the plugin binary: %v", err)
 		}
-		args := append(globalArgs(os.Args[1:]), "live", "serve")
+		args := append(streamerGlobalArgs(dockerCli), "live", "serve")
 		return exec.Command(exe, append(args, opts.Args()...)...), nil, nil
 	}
 	bin, err := findStreamerBin()

@@ -26,6 +26,9 @@ type eventsOptions struct {
 	since   string
 	until   string
 	format  string
+	// contexts is --contexts: the events of several contexts merged
+	// (events_contexts.go); empty for the current context alone.
+	contexts string
 }
 
 func newEventsCommand(dockerCli command.Cli) *cobra.Command {
@@ -49,6 +52,7 @@ func addEventsFlags(cmd *cobra.Command, opts *eventsOptions) {
 	f.StringVar(&opts.since, "since", "", "Show events created since timestamp (as docker events)")
 	f.StringVar(&opts.until, "until", "", "Stream events until this timestamp (as docker events)")
 	f.StringVar(&opts.format, "format", "", `Format: "json" (as docker events --format json) or a Go template`)
+	f.StringVar(&opts.contexts, "contexts", "", `Follow several Docker contexts' events, merged: "a,b" or "all"`)
 }
 
 // eventsRequest is events' options checked and parsed, with the command's
@@ -88,6 +92,9 @@ func runEvents(ctx context.Context, dockerCli command.Cli, opts eventsOptions) e
 	req, err := parseEventsOptions(opts, time.Now())
 	if err != nil {
 		return err
+	}
+	if opts.contexts != "" {
+		return runEventsContexts(ctx, dockerCli, opts.contexts, req)
 	}
 	format := req.format
 	// Ctrl-C ends the command with 130 (SIGTERM 143), as docker events.

@@ -33,6 +33,9 @@ type watchOptions struct {
 	interval   time.Duration
 	poll       bool
 	containers []string
+	// contexts is --contexts: several contexts in one view
+	// (watch_contexts.go); empty for the current context alone.
+	contexts string
 }
 
 // noStreamWait bounds how long --no-stream waits for stats of a streamer
@@ -72,6 +75,7 @@ func addWatchFlags(cmd *cobra.Command, opts *watchOptions) {
 	f.StringVar(&opts.format, "format", "", `Format: "table", "table TEMPLATE", "json" (NDJSON) or a Go template`)
 	f.DurationVar(&opts.interval, "interval", time.Second, "Stats refresh and polling interval (at least 1s)")
 	f.BoolVar(&opts.poll, "poll", false, "Skip the streamer and poll the Docker API directly")
+	f.StringVar(&opts.contexts, "contexts", "", `Watch several Docker contexts in one table: "a,b" or "all"`)
 }
 
 // watchView is what one run of watch needs to render: the parsed options.
@@ -83,6 +87,9 @@ type watchView struct {
 	// engineNotices, when set, gets one line per change of the Engine's
 	// state, for output without a header line.
 	engineNotices func(stream.EngineStatus)
+	// argsAcrossContexts leaves the check of the CONTAINER arguments to
+	// watch --contexts, which looks for them in every context.
+	argsAcrossContexts bool
 }
 
 // newWatchView checks opts and parses what rendering needs; its errors are
@@ -106,6 +113,9 @@ func newWatchView(opts watchOptions, contextName string) (*watchView, error) {
 }
 
 func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) error {
+	if opts.contexts != "" {
+		return runWatchContexts(ctx, dockerCli, opts)
+	}
 	wv, err := newWatchView(opts, dockerCli.CurrentContext())
 	if err != nil {
 		return err
@@ -204,6 +214,16 @@ func engineReachableUnlessServed(ctx context.Context, dockerCli command.Cli, pat
 // watchOnce prints the state once, as soon as the streamer's snapshot (or
 // a poll) has it, without waiting for new samples when it already has them.
 func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchState, runErr <-chan error) error {
+	v, ok, err := awaitOnce(ctx, wv, state, runErr)
+	if err != nil || !ok {
+		return err
+	}
+	return writeOut(out, renderOnce(wv, v))
+}
+
+// awaitOnce waits until state can be printed once and returns it; ok is
+// false when ctx ended first.
+func awaitOnce(ctx context.Context, wv *watchView, state *watchState, runErr <-chan error) (v view, ok bool, err error) {
 	wait := noStreamWait + 2*time.Second
 	if wv.opts.poll {
 		// Two polling rounds, each as slow as the Engine's one-shot
@@ -216,19 +236,23 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	var statsWait <-chan time.Time
 	for {
 		v := state.snapshot(false)
-		if v.haveState && v.engine.State == stream.EngineUnavailable {
-			return fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
+		// A streamer that has just started answers before its Engine's
+		// first list when that takes longer than it waits (a busy Engine):
+		// its Engine is not unavailable, only not connected yet.
+		connecting := v.haveState && v.engine == engineNotConnectedYet
+		if v.haveState && v.engine.State == stream.EngineUnavailable && !connecting {
+			return v, false, fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
 		}
 		if v.haveState && v.engine.State != stream.EngineUnavailable {
 			missing, err := resolveArgs(wv.opts.containers, v.containers)
 			if err != nil {
-				return err
+				return v, false, err
 			}
-			if len(missing) > 0 {
-				return noSuchContainers(missing)
+			if len(missing) > 0 && !wv.argsAcrossContexts {
+				return v, false, noSuchContainers(missing)
 			}
 		}
-		if v.haveState && v.conn.Mode != liveclient.ModePolling {
+		if v.haveState && v.conn.Mode != liveclient.ModePolling && !connecting {
 			if statsWait == nil {
 				t := time.NewTimer(noStreamWait)
 				defer t.Stop()
@@ -237,7 +261,7 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			if onceReady(wv, v) || v.pollRounds >= 3 {
 				// Ready, or polling's second round is over: what is still
 				// missing is not coming, and shows as "--".
-				return writeOut(out, renderOnce(wv, v))
+				return v, true, nil
 			}
 			if v.conn.Mode == liveclient.ModePolling {
 				statsWait = nil
@@ -245,23 +269,36 @@ func watchOnce(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return v, false, nil
 		case err := <-runErr:
 			if err != nil {
-				return err
+				return v, false, err
 			}
-			return errors.New("the stream ended before any state arrived")
+			return v, false, errors.New("the stream ended before any state arrived")
 		case <-state.stateCh:
 		case <-state.statsCh:
 		case <-statsWait:
-			return writeOut(out, renderOnce(wv, state.snapshot(false)))
+			return onceAnswer(state.snapshot(false))
 		case <-deadline.C:
 			if v := state.snapshot(false); v.haveState {
-				return writeOut(out, renderOnce(wv, v)) // what is missing shows as "--"
+				return onceAnswer(v) // what is missing shows as "--"
 			}
-			return errors.New("no state from the streamer or the Docker API in time")
+			return v, false, errors.New("no state from the streamer or the Docker API in time")
 		}
 	}
+}
+
+// engineNotConnectedYet is a new streamer's Engine status until its
+// Engine first answers (stream/hub's initial state).
+var engineNotConnectedYet = stream.EngineStatus{State: stream.EngineUnavailable, Error: "not connected yet"}
+
+// onceAnswer is what --no-stream answers with v when it waits no longer:
+// v, or that the Engine is unavailable.
+func onceAnswer(v view) (view, bool, error) {
+	if v.engine.State == stream.EngineUnavailable {
+		return v, false, fmt.Errorf("the Docker Engine is unavailable: %s", v.engine.Error)
+	}
+	return v, true, nil
 }
 
 // onceReady reports whether --no-stream can print v: every shown running
@@ -407,7 +444,9 @@ func (wv *watchView) rows(v view) []output.Row {
 			// the Engine's own text for those rather than "Up 292 years".
 			c.Status = stream.StatusText(*c, now)
 		}
-		rows = append(rows, output.NewRow(*c, s))
+		r := output.NewRow(*c, s)
+		r.Context = wv.context
+		rows = append(rows, r)
 	}
 	sortRows(rows, wv.opts.sort)
 	return rows
