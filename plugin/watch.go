@@ -32,6 +32,7 @@ type watchOptions struct {
 	format     string
 	interval   time.Duration
 	poll       bool
+	plain      bool
 	containers []string
 }
 
@@ -72,6 +73,7 @@ func addWatchFlags(cmd *cobra.Command, opts *watchOptions) {
 	f.StringVar(&opts.format, "format", "", `Format: "table", "table TEMPLATE", "json" (NDJSON) or a Go template`)
 	f.DurationVar(&opts.interval, "interval", time.Second, "Stats refresh and polling interval (at least 1s)")
 	f.BoolVar(&opts.poll, "poll", false, "Skip the streamer and poll the Docker API directly")
+	f.BoolVar(&opts.plain, "plain", false, "On a terminal, show the redrawing table instead of the interactive view")
 }
 
 // watchView is what one run of watch needs to render: the parsed options.
@@ -114,6 +116,9 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
+	if terminalViewWanted(opts, dockerCli.In().IsTerminal(), dockerCli.Out().IsTerminal(), os.Getenv) {
+		return runWatchTUI(ctx, dockerCli, wv)
+	}
 
 	state := newWatchState()
 	errOut := dockerCli.Err()

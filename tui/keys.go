@@ -57,7 +57,8 @@ type action struct {
 // key handles one key press in whatever mode the view is in.
 func (m *Model) key(msg tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(msg, keys.Interrupt) {
-		return tea.Quit
+		// Ctrl-C is a key in raw mode; the program ends as on SIGINT.
+		return tea.Interrupt
 	}
 	if m.confirm != nil {
 		a := m.confirm

@@ -409,7 +409,7 @@ func TestKeys(t *testing.T) {
 			t.Errorf("image filter acme/w: rows %v", got)
 		}
 		press(m, "/", "z", "enter")
-		if got := rowNames(m); len(got) != 0 || !strings.Contains(m.Screen(), `no container matches "acme/wz"`) {
+		if got := rowNames(m); len(got) != 0 || !strings.Contains(m.Screen(), `no running container matches "acme/wz"; a shows all`) {
 			t.Errorf("image filter: rows %v", got)
 		}
 	})
@@ -557,8 +557,11 @@ func isQuit(cmd tea.Cmd) bool {
 	if cmd == nil {
 		return false
 	}
-	_, ok := cmd().(tea.QuitMsg)
-	return ok
+	switch cmd().(type) {
+	case tea.QuitMsg, tea.InterruptMsg:
+		return true
+	}
+	return false
 }
 
 func TestResizeReflows(t *testing.T) {

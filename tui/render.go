@@ -207,6 +207,8 @@ func (m *Model) viewTable() string {
 		drawn++
 	} else if len(m.lines) == 0 {
 		switch {
+		case m.filter != "" && !m.all:
+			b.WriteString(clip("  no running container matches \""+output.Escape(m.filter)+"\"; a shows all", m.width))
 		case m.filter != "":
 			b.WriteString(clip("  no container matches \""+output.Escape(m.filter)+"\"", m.width))
 		case !m.all && len(m.containers) > 0:

@@ -44,7 +44,7 @@ var colMax = [numCols]int{colName: 40, colState: 19, colProject: 16, colImage: 3
 // too narrow, first dropped first (README "Terminal view" lists it). NAME,
 // STATE, CPU % and MEM % always stay; NAME shrinks to 12 before anything
 // else is dropped.
-var dropOrder = []int{colImage, colProject, colUptime, colPIDs, colBlock, colMemBar, colCPUBar, colNetTx, colNetRx, colMemUsage}
+var dropOrder = []int{colImage, colUptime, colMemBar, colCPUBar, colPIDs, colBlock, colProject, colNetTx, colNetRx, colMemUsage}
 
 // sortColumn is the column whose title carries the sort mark.
 var sortColumn = map[string]int{"name": colName, "cpu": colCPU, "mem": colMem, "net": colNetRx, "io": colBlock, "pids": colPIDs, "state": colState}
