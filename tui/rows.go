@@ -40,10 +40,14 @@ var colRight = [numCols]bool{colCPU: true, colMem: true, colMemUsage: true, colN
 // colMax caps a column's width; longer text is cut with an ellipsis.
 var colMax = [numCols]int{colName: 40, colState: 19, colProject: 16, colImage: 32}
 
-// DropOrder is the order in which columns give way when the terminal is
-// too narrow, first dropped first (README "Terminal view" lists it). NAME,
-// STATE, CPU % and MEM % always stay; NAME shrinks to 12 before anything
-// else is dropped.
+// dropOrder is the order in which columns give way when the terminal is
+// too narrow, first dropped first (README "Terminal view" lists it): the
+// first four (IMAGE, UPTIME and the two bars) before a long name is
+// shortened, the others only once names are down to 12 columns. NAME,
+// STATE, CPU % and MEM % always stay.
+// decorative is how many columns of dropOrder go before a name is shortened.
+const decorative = 4
+
 var dropOrder = []int{colImage, colUptime, colMemBar, colCPUBar, colPIDs, colBlock, colProject, colNetTx, colNetRx, colMemUsage}
 
 // sortColumn is the column whose title carries the sort mark.
@@ -334,7 +338,7 @@ func (m *Model) fit() layout {
 		dropped[colProject] = true
 	}
 	var lay layout
-	for _, next := range append(slices.Clone(dropOrder), -1) {
+	for i, next := range append(slices.Clone(dropOrder), -1) {
 		rest := markerWidth
 		for c := 1; c < numCols; c++ {
 			if !dropped[c] {
@@ -342,7 +346,13 @@ func (m *Model) fit() layout {
 			}
 		}
 		avail := m.width - rest
-		if avail >= min(natural[colName], minNameWidth) || next < 0 {
+		// The decorative columns give way before a name is shortened;
+		// the rest only once names are down to minNameWidth.
+		need := min(natural[colName], minNameWidth)
+		if i < decorative {
+			need = natural[colName]
+		}
+		if avail >= need || next < 0 {
 			lay.widths = natural
 			lay.widths[colName] = max(min(natural[colName], avail), 1)
 			for c := range numCols {
