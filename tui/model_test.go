@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -69,11 +70,13 @@ func (f *fakeEngine) Calls() []string {
 
 // fixture is a small host: a Compose project of three, a paused and a
 // restarting container, an exited one (shown with a), an unhealthy one.
+// fixtureID is a container id that looks like one: a hash of its name.
+func fixtureID(name string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(name))) }
+
 func fixture() DataMsg {
-	id := func(n int) string { return fmt.Sprintf("%064x", n) }
 	mk := func(n int, name, state, health string, cpu float64, mem uint64, project, service string) (stream.Container, *stream.Stats) {
 		c := stream.Container{
-			ID: id(n), Name: name, Image: "acme/" + strings.SplitN(name, "-", 2)[0] + ":1.4", Command: "/srv --port 80",
+			ID: fixtureID(name), Name: name, Image: "acme/" + strings.SplitN(name, "-", 2)[0] + ":1.4", Command: "/srv --port 80",
 			Created: t0.Add(-2 * time.Hour), State: state, Health: health, StartedAt: t0.Add(-time.Duration(n) * 7 * time.Minute),
 			Project: project, Service: service, Networks: []string{"shop_default"},
 			Labels: map[string]string{"tier": "front"},
@@ -122,7 +125,7 @@ func fixture() DataMsg {
 // fixtureHistory is five minutes of web-1's past: a CPU ramp and a saw of memory.
 func fixtureHistory() *stream.History {
 	n := 300
-	ch := stream.ContainerHistory{ID: fmt.Sprintf("%064x", 1), Start: t0.Add(-time.Duration(n) * time.Second)}
+	ch := stream.ContainerHistory{ID: fixtureID("web-1"), Start: t0.Add(-time.Duration(n) * time.Second)}
 	for i := range n {
 		ch.CPUPercent = append(ch.CPUPercent, float64(i%60))
 		ch.MemUsage = append(ch.MemUsage, float64((40+i%30)<<20))
