@@ -81,8 +81,10 @@ func (term *tuiTerm) tmux(args ...string) string {
 func (term *tuiTerm) screen() string { return term.tmux("capture-pane", "-p", "-t", "w") }
 
 // keys sends tmux key names ("s", "Enter", "Escape") or literal text (-l).
-func (term *tuiTerm) keys(keys ...string) { term.tmux(append([]string{"send-keys", "-t", "w"}, keys...)...) }
-func (term *tuiTerm) text(s string)       { term.tmux("send-keys", "-t", "w", "-l", s) }
+func (term *tuiTerm) keys(keys ...string) {
+	term.tmux(append([]string{"send-keys", "-t", "w"}, keys...)...)
+}
+func (term *tuiTerm) text(s string) { term.tmux("send-keys", "-t", "w", "-l", s) }
 
 // format reads a tmux format of the pane, e.g. #{alternate_on}.
 func (term *tuiTerm) format(f string) string {
