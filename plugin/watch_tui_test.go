@@ -1,11 +1,15 @@
 package plugin
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-live/docker-live/stream/liveclient"
@@ -75,5 +79,72 @@ func TestOutageNote(t *testing.T) {
 	}
 	if s := o.recent(t0.Add(4500*time.Millisecond + outageShownFor + time.Second)); s != "" {
 		t.Errorf("the note outlives %s: %q", outageShownFor, s)
+	}
+}
+
+// fakeInspectAPI is a unit-test fake of the Engine API client: only
+// ContainerInspect and ContainerStop answer.
+type fakeInspectAPI struct {
+	client.APIClient
+	resp    container.InspectResponse
+	stopErr error
+}
+
+func (f *fakeInspectAPI) ContainerInspect(_ context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	if id != f.resp.ID {
+		return client.ContainerInspectResult{}, errors.New("Error response from daemon: No such container: " + id)
+	}
+	return client.ContainerInspectResult{Container: f.resp}, nil
+}
+
+func (f *fakeInspectAPI) ContainerStop(context.Context, string, client.ContainerStopOptions) (client.ContainerStopResult, error) {
+	return client.ContainerStopResult{}, f.stopErr
+}
+
+func TestEngineActionsInspect(t *testing.T) {
+	api := &fakeInspectAPI{resp: container.InspectResponse{
+		ID: "abc", Name: "/web", Path: "/srv", Args: []string{"--port", "80"}, RestartCount: 2,
+		Created: "2026-12-02T15:00:00.5Z",
+		State: &container.State{Status: "running", StartedAt: "2026-12-02T15:00:01Z", ExitCode: 0,
+			Health: &container.Health{Status: "unhealthy", Log: []*container.HealthcheckResult{
+				{ExitCode: 0, Output: "ok"}, {ExitCode: 1, Output: "connection refused\n"}}}},
+		Config:          &container.Config{Image: "nginx:1.25", Labels: map[string]string{"a": "b"}},
+		NetworkSettings: &container.NetworkSettings{Networks: map[string]*network.EndpointSettings{"z": nil, "a": nil}},
+	}}
+	idn, err := engineActions{api: api}.Inspect(context.Background(), "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idn.Name != "web" || idn.Command != "/srv --port 80" || idn.Image != "nginx:1.25" || idn.RestartCount != 2 ||
+		idn.Health != "unhealthy" || idn.HealthOutput != "connection refused\n" || idn.HealthExit != 1 ||
+		strings.Join(idn.Networks, ",") != "a,z" || idn.Started.IsZero() || idn.Created.IsZero() {
+		t.Errorf("identity = %+v", idn)
+	}
+	if _, err := (engineActions{api: api}).Inspect(context.Background(), "gone"); err == nil || !strings.Contains(err.Error(), "No such container") {
+		t.Errorf("inspect of a missing container: %v", err)
+	}
+	api.stopErr = errors.New("Error response from daemon: cannot stop\nsecond line")
+	if err := (engineActions{api: api}).Stop(context.Background(), "abc"); err == nil || err.Error() != "Error response from daemon: cannot stop second line" {
+		t.Errorf("stop error kept on one line: %v", err)
+	}
+}
+
+func TestFeedTUIEndsOnAFatalStreamError(t *testing.T) {
+	wv, err := newWatchView(watchOptions{sort: "name", interval: time.Second}, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	fatal := &liveclient.FatalError{Code: 4003, Msg: "streamer refused the subscription: bad version"}
+	runErr <- fatal
+	done := make(chan error, 1)
+	go func() { done <- feedTUI(context.Background(), nil, wv, newWatchState(), &outageNote{}, runErr) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, fatal) {
+			t.Errorf("feedTUI returned %v, want the stream's fatal error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("feedTUI does not end on a fatal stream error")
 	}
 }
