@@ -117,7 +117,7 @@ type Model struct {
 	all       bool
 	group     bool
 
-	lines    []line // what the table shows, in order
+	lines    []*line // what the table shows, in order
 	shown    int    // containers among lines
 	layout   layout
 	selID    string // the selected container: it follows the container as rows move

@@ -220,7 +220,7 @@ func (m *Model) viewTable() string {
 		drawn++
 	}
 	for i := m.offset; i < len(m.lines) && drawn < n; i++ {
-		m.drawRow(&b, &m.lines[i], i == m.selIdx, now)
+		m.drawRow(&b, m.lines[i], i == m.selIdx, now)
 		b.WriteByte('\n')
 		drawn++
 	}
@@ -245,6 +245,7 @@ func (m *Model) drawRow(b *strings.Builder, l *line, selected bool, now time.Tim
 		return
 	}
 	lay := &m.layout
+	fillNumbers(l)
 	changed := m.highlighted(l.id, now)
 	if selected {
 		// One reversed line, no inner colours, so the bar is unbroken.

@@ -37,6 +37,13 @@ var colTitles = [numCols]string{
 // colRight marks the numeric columns, aligned right.
 var colRight = [numCols]bool{colCPU: true, colMem: true, colMemUsage: true, colNetRx: true, colNetTx: true, colBlock: true, colPIDs: true, colUptime: true}
 
+// colFixed is the width of each numeric column, wide enough for its
+// largest value ("1600.00%", "23.54GiB", "12.5kB/s", "1.23MB / 4.56MB";
+// sizes keep three or four significant digits, as docker stats prints them):
+// their numbers are formatted only for the rows drawn, and the columns do
+// not jump as values change.
+var colFixed = [numCols]int{colCPU: 8, colCPUBar: barWidth, colMem: 7, colMemBar: barWidth, colMemUsage: 8, colNetRx: 8, colNetTx: 8, colBlock: 15, colPIDs: 4, colUptime: 6}
+
 // colMax caps a column's width; longer text is cut with an ellipsis.
 var colMax = [numCols]int{colName: 40, colState: 19, colProject: 16, colImage: 32}
 
@@ -68,6 +75,10 @@ type line struct {
 	row   output.Row
 	cells [numCols]string
 	text  string // a group header's text
+	// numbers says the numeric cells are formatted (fillNumbers); at is
+	// the time their uptime is computed for.
+	numbers bool
+	at      time.Time
 }
 
 // layout is which columns fit the width, and how wide each is.
@@ -91,7 +102,7 @@ func (m *Model) descending() bool {
 func (m *Model) rebuild() {
 	now := m.now()
 	filter := strings.ToLower(m.filter)
-	rows := make([]line, 0, len(m.containers))
+	rows := make([]*line, 0, len(m.containers))
 	for _, c := range m.containers {
 		if !m.all && !stream.IsActive(c.State) {
 			continue
@@ -103,8 +114,8 @@ func (m *Model) rebuild() {
 		if s, ok := m.stats[c.ID]; ok {
 			st = &s
 		}
-		l := line{id: c.ID, state: c.State, row: output.NewRow(c, st)}
-		fillCells(&l, &c, now)
+		l := &line{id: c.ID, state: c.State, row: output.NewRow(c, st), at: now}
+		fillText(l, &c)
 		rows = append(rows, l)
 	}
 	m.sortLines(rows)
@@ -141,15 +152,28 @@ func matchesFilter(c *stream.Container, lower string) bool {
 		strings.Contains(strings.ToLower(c.Image), lower)
 }
 
-func fillCells(l *line, c *stream.Container, now time.Time) {
+// fillText sets the cells whose width the layout measures: the texts.
+func fillText(l *line, c *stream.Container) {
 	r := &l.row
-	l.cells[colName] = r.Name
 	if r.Name == "" {
 		l.cells[colName] = shortID(r.ID)
 	} else {
 		l.cells[colName] = output.Escape(r.Name)
 	}
 	l.cells[colState] = r.StateText()
+	l.cells[colProject] = output.Escape(c.Project)
+	l.cells[colImage] = output.Escape(c.Image)
+}
+
+// fillNumbers formats the numeric cells, which have fixed widths: only
+// for rows drawn, once per rebuild, so that a stats update does not format
+// the numbers of hundreds of rows nobody sees.
+func fillNumbers(l *line) {
+	if l.numbers || l.group {
+		return
+	}
+	l.numbers = true
+	r := &l.row
 	l.cells[colCPU] = r.CPUText()
 	l.cells[colMem] = r.MemPercentText()
 	l.cells[colMemUsage] = "--"
@@ -162,9 +186,7 @@ func fillCells(l *line, c *stream.Container, now time.Time) {
 	l.cells[colNetTx] = r.NetTxRateText()
 	l.cells[colBlock] = r.BlockIOText()
 	l.cells[colPIDs] = r.PIDsText()
-	l.cells[colUptime] = r.UptimeText(now)
-	l.cells[colProject] = output.Escape(c.Project)
-	l.cells[colImage] = output.Escape(c.Image)
+	l.cells[colUptime] = r.UptimeText(l.at)
 }
 
 func shortID(id string) string {
@@ -178,11 +200,17 @@ func shortID(id string) string {
 // cells.
 func bar(pct float64) string {
 	filled := int(pct/100*barWidth + 0.5)
-	filled = min(max(filled, 0), barWidth)
-	return strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
+	return bars[min(max(filled, 0), barWidth)]
 }
 
-func (m *Model) sortLines(rows []line) {
+var bars = func() (b [barWidth + 1]string) {
+	for i := range b {
+		b[i] = strings.Repeat("█", i) + strings.Repeat("░", barWidth-i)
+	}
+	return b
+}()
+
+func (m *Model) sortLines(rows []*line) {
 	key := m.sortKey()
 	num := func(l *line) float64 {
 		r := &l.row
@@ -201,7 +229,9 @@ func (m *Model) sortLines(rows []line) {
 		return 0
 	}
 	desc := m.descending()
-	slices.SortStableFunc(rows, func(a, b line) int {
+	// Pointers, not the lines, move: a line is half a kilobyte. The id
+	// breaks every tie, so the order is total and needs no stable sort.
+	slices.SortFunc(rows, func(a, b *line) int {
 		var c int
 		switch key {
 		case "name":
@@ -209,7 +239,7 @@ func (m *Model) sortLines(rows []line) {
 		case "state":
 			c = strings.Compare(a.row.State, b.row.State)
 		default:
-			c = cmp.Compare(num(&a), num(&b))
+			c = cmp.Compare(num(a), num(b))
 		}
 		if desc {
 			c = -c
@@ -229,8 +259,8 @@ const noProject = "(no project)"
 
 // groupLines puts a header row above each Compose project's containers,
 // with their totals; projects A to Z, containers without one last.
-func groupLines(rows []line, containers map[string]stream.Container) []line {
-	byProject := map[string][]line{}
+func groupLines(rows []*line, containers map[string]stream.Container) []*line {
+	byProject := map[string][]*line{}
 	var names []string
 	for _, l := range rows {
 		p := containers[l.id].Project
@@ -251,7 +281,7 @@ func groupLines(rows []line, containers map[string]stream.Container) []line {
 		}
 		return strings.Compare(a, b)
 	})
-	out := make([]line, 0, len(rows)+len(names))
+	out := make([]*line, 0, len(rows)+len(names))
 	for _, p := range names {
 		members := byProject[p]
 		var cpu, rx, tx float64
@@ -279,7 +309,7 @@ func groupLines(rows []line, containers map[string]stream.Container) []line {
 		b.WriteString(output.Rate(rx))
 		b.WriteString(" ↑")
 		b.WriteString(output.Rate(tx))
-		out = append(out, line{group: true, id: "group:" + p, text: b.String()})
+		out = append(out, &line{group: true, id: "group:" + p, text: b.String()})
 		out = append(out, members...)
 	}
 	return out
@@ -315,13 +345,14 @@ func (m *Model) fit() layout {
 	for c := range numCols {
 		natural[c] = utf8.RuneCountInString(m.title(c))
 	}
-	natural[colCPUBar], natural[colMemBar] = barWidth, barWidth
-	for i := range m.lines {
-		l := &m.lines[i]
+	for c, w := range colFixed {
+		natural[c] = max(natural[c], w)
+	}
+	for _, l := range m.lines {
 		if l.group {
 			continue
 		}
-		for c := range numCols {
+		for _, c := range [...]int{colName, colState, colProject, colImage} {
 			if n := utf8.RuneCountInString(l.cells[c]); n > natural[c] {
 				natural[c] = n
 			}

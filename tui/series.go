@@ -2,7 +2,6 @@ package tui
 
 import (
 	"math"
-	"slices"
 	"time"
 
 	"github.com/docker-live/docker-live/stream"
@@ -150,7 +149,9 @@ func (s *series) trim(oldest time.Time) {
 		i++
 	}
 	if i > 0 {
-		s.points = slices.Delete(s.points, 0, i)
+		// Reslice rather than shift: append reallocates (and so drops the
+		// front) when the capacity runs out, amortised O(1) per sample.
+		s.points = s.points[i:]
 	}
 }
 
