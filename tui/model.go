@@ -118,7 +118,7 @@ type Model struct {
 	group     bool
 
 	lines    []*line // what the table shows, in order
-	shown    int    // containers among lines
+	shown    int     // containers among lines
 	layout   layout
 	selID    string // the selected container: it follows the container as rows move
 	selIdx   int    // index into lines of the selection
