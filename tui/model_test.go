@@ -741,3 +741,27 @@ func TestDrawGraph(t *testing.T) {
 		t.Errorf("graph rows %q", rows)
 	}
 }
+
+// TestREADMEShowsTheGoldenScreens keeps the README's "Terminal view"
+// screens true: they are the 80x24 golden screens, blank lines left out.
+func TestREADMEShowsTheGoldenScreens(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"table_80x24", "detail_80x24"} {
+		g, err := os.ReadFile(filepath.Join("testdata", name+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for _, l := range strings.Split(string(g), "\n") {
+			if strings.TrimSpace(l) != "" {
+				lines = append(lines, strings.TrimRight(l, " "))
+			}
+		}
+		if !strings.Contains(string(readme), "```text\n"+strings.Join(lines, "\n")+"\n```") {
+			t.Errorf("README.md does not show testdata/%s.golden (blank lines left out): copy it there", name)
+		}
+	}
+}
