@@ -55,7 +55,7 @@ func TestBenchTUI(t *testing.T) {
 			break
 		}
 		stats.waitShellBack(time.Minute, "docker stats gave up")
-		if attempt == 3 {
+		if attempt == 8 {
 			t.Fatalf("docker stats gave up %d times on this Engine:\n%s", attempt, s)
 		}
 		t.Logf("docker stats gave up (attempt %d); starting it again", attempt)
