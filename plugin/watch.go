@@ -32,6 +32,7 @@ type watchOptions struct {
 	format     string
 	interval   time.Duration
 	poll       bool
+	plain      bool
 	containers []string
 	// contexts is --contexts: several contexts in one view
 	// (watch_contexts.go); empty for the current context alone.
@@ -76,6 +77,8 @@ func addWatchFlags(cmd *cobra.Command, opts *watchOptions) {
 	f.DurationVar(&opts.interval, "interval", time.Second, "Stats refresh and polling interval (at least 1s)")
 	f.BoolVar(&opts.poll, "poll", false, "Skip the streamer and poll the Docker API directly")
 	f.StringVar(&opts.contexts, "contexts", "", `Watch several Docker contexts in one table: "a,b" or "all"`)
+
+	f.BoolVar(&opts.plain, "plain", false, "On a terminal, show the redrawing table instead of the interactive view")
 }
 
 // watchView is what one run of watch needs to render: the parsed options.
@@ -124,6 +127,9 @@ func runWatch(ctx context.Context, dockerCli command.Cli, opts watchOptions) err
 	ctx, stop := withInterrupt(ctx)
 	defer stop()
 	ignoreSIGPIPE()
+	if terminalViewWanted(opts, dockerCli.In().IsTerminal(), dockerCli.Out().IsTerminal(), os.Getenv) {
+		return runWatchTUI(ctx, dockerCli, wv)
+	}
 
 	state := newWatchState()
 	errOut := dockerCli.Err()
