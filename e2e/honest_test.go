@@ -417,8 +417,9 @@ func TestHonestSmallTruths(t *testing.T) {
 		if err != nil {
 			t.Skip("no script(1) to give watch a terminal")
 		}
-		// script(1) gives watch a terminal of 80 columns, as the issue's.
-		line := "stty cols 80 rows 30; exec docker live watch --filter label=" + testLabel(t)
+		// script(1) gives watch a terminal of 80 columns, as the issue's; --plain
+		// asks for the redrawing table, not the interactive view.
+		line := "stty cols 80 rows 30; exec docker live watch --plain --filter label=" + testLabel(t)
 		done := beginCreate(t)
 		out, _ := commandOutput(6*time.Second, dockerEnv(env), scriptPath, "-q", "-c", line, "/dev/null")
 		done()

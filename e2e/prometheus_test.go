@@ -267,12 +267,23 @@ func TestPrometheusScrapesStreamer(t *testing.T) {
 		if code, _, err := get("https", &tls.Config{RootCAs: roots}, true); err == nil {
 			t.Errorf("TLS scrape without a client certificate: %d, want a handshake failure", code)
 		}
-		code, body, err := get("https", full, true)
-		if err != nil || code != http.StatusOK {
-			t.Fatalf("TLS scrape with the client certificate and token: %d %v", code, err)
+		// A container is reported once it has a first stats sample, which a
+		// burner started a moment ago may not have yet: scrape until it is
+		// there, within a deadline.
+		var body string
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			code, b, err := get("https", full, true)
+			if err != nil || code != http.StatusOK {
+				t.Fatalf("TLS scrape with the client certificate and token: %d %v", code, err)
+			}
+			body = b
+			if strings.Contains(body, `container_label_e2e_role="burner"`) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(250 * time.Millisecond) // between scrapes while the first sample comes
 		}
 		if !strings.Contains(body, `container_label_e2e_role="burner"`) {
-			t.Errorf("--metrics-labels e2e.role: no container_label_e2e_role=\"burner\" in the exposition")
+			t.Errorf("--metrics-labels e2e.role: no container_label_e2e_role=\"burner\" in the exposition within 15 s")
 		}
 		var out bytes.Buffer
 		lint := exec.Command(promtool, "check", "metrics")

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
 	"github.com/spf13/cobra"
 
 	"github.com/docker-live/docker-live/output"
+	"github.com/docker-live/docker-live/streamer"
 )
 
 type statusOptions struct {
@@ -76,8 +78,14 @@ func listStreamers(ctx context.Context) ([]statusRow, error) {
 			info.StatsSource = describeSources(info.StatsSource, srcs) + statsSourceNote()
 		}
 		row := statusRow{streamerInfo: info, State: streamerRunning}
-		if info.Listen != "" {
+		// The page's URL stands for a loopback listener only: a listener on
+		// every interface keeps its own address in the table, so that the
+		// exposure stays visible.
+		if info.Listen != "" && streamer.IsLoopback(info.Listen) {
 			row.URL = pageURL(info.Listen)
+			if info.TLS {
+				row.URL = "https" + strings.TrimPrefix(row.URL, "http")
+			}
 		}
 		out = append(out, row)
 	}
