@@ -125,3 +125,78 @@ func TestSilentStreamerTurnsStaleThenReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The watch pings only after a silence: a streamer heard within each ping
+// period is never pinged, one silent for a period is, again every period
+// while it stays silent, and the watch never sleeps past the moments the
+// state turns stale or the connection is given up.
+func TestPlanSilencePingsOnlyAfterASilence(t *testing.T) {
+	const ping, stale, giveUp = time.Second, 3 * time.Second, 9 * time.Second
+	cases := []struct {
+		silent time.Duration
+		want   silencePlan
+	}{
+		{0, silencePlan{next: ping}},
+		{300 * time.Millisecond, silencePlan{next: 700 * time.Millisecond}},
+		{999 * time.Millisecond, silencePlan{next: time.Millisecond}},
+		{ping, silencePlan{ping: true, next: ping}},
+		{2500 * time.Millisecond, silencePlan{ping: true, next: 500 * time.Millisecond}},
+		{stale, silencePlan{ping: true, next: ping}},
+		{8500 * time.Millisecond, silencePlan{ping: true, next: 500 * time.Millisecond}},
+		{giveUp, silencePlan{giveUp: true}},
+		{time.Minute, silencePlan{giveUp: true}},
+	}
+	for _, c := range cases {
+		if got := planSilence(c.silent, ping, stale, giveUp); got != c.want {
+			t.Errorf("planSilence(%s) = %+v, want %+v", c.silent, got, c.want)
+		}
+	}
+}
+
+// Driven by a fake clock: a stream whose frames come every 200 ms is
+// never pinged however long it runs, and is never reported stale; when it
+// stops, the first ping follows one ping period after its last frame.
+func TestFlowingStreamIsNotPinged(t *testing.T) {
+	const ping, stale, giveUp = time.Second, 3 * time.Second, 9 * time.Second
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	h := newHearing(func() time.Time { return now })
+	h.setLive()
+	nextWake := now.Add(ping)
+	pings := 0
+	var lastFrame time.Time
+	for step := 0; step < 600; step++ { // 60 s in 100 ms steps
+		now = now.Add(100 * time.Millisecond)
+		if step < 300 && step%2 == 0 {
+			h.heard()
+			lastFrame = now
+		}
+		if now.Before(nextWake) {
+			continue
+		}
+		if _, ok := h.check(stale); ok && step < 300 {
+			t.Fatalf("reported stale at %s while frames flow", now)
+		}
+		p := planSilence(h.silence(), ping, stale, giveUp)
+		if p.giveUp {
+			if got := now.Sub(lastFrame); got < giveUp {
+				t.Fatalf("gave up after %s of silence", got)
+			}
+			break
+		}
+		if p.ping {
+			if step < 300 {
+				t.Fatalf("pinged at step %d while frames flow", step)
+			}
+			if pings == 0 {
+				if got := now.Sub(lastFrame); got != ping {
+					t.Errorf("first ping %s after the last frame, want %s", got, ping)
+				}
+			}
+			pings++
+		}
+		nextWake = now.Add(p.next)
+	}
+	if pings == 0 {
+		t.Fatal("a silent streamer was never pinged")
+	}
+}
