@@ -5,6 +5,7 @@
 package liveclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,6 +91,12 @@ var ErrStop = errors.New("stop")
 // and in order across reconnects while the streamer's ring holds them;
 // otherwise a snapshot with Resync set comes first.
 func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) error {
+	return RunFrames(ctx, opts, func(m *stream.Message, _ []byte) error { return handle(m) })
+}
+
+// RunFrames is Run whose handler also gets the frame each message came in,
+// as the streamer encoded it; it is valid only during the call.
+func RunFrames(ctx context.Context, opts Options, handle func(m *stream.Message, frame []byte) error) error {
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
 	}
@@ -129,7 +136,7 @@ func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) 
 
 type runner struct {
 	opts   Options
-	handle func(*stream.Message) error
+	handle func(*stream.Message, []byte) error
 	pos    *stream.Position // the last sequenced message handled
 
 	fallbackStop context.CancelFunc
@@ -329,7 +336,7 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 			}
 			continue
 		}
-		if err := r.handle(msg); err != nil {
+		if err := r.handle(msg, data); err != nil {
 			return live, &handlerError{err: err}
 		}
 	}
@@ -455,4 +462,24 @@ func (r *runner) watchSilence(ws *websocket.Conn, heard *hearing, done <-chan st
 		}
 		t.Reset(plan.next)
 	}
+}
+
+// eventKey is how the event begins in an event message. No JSON string can
+// hold it (a quote inside one is escaped), and the fields before the event
+// (type, epoch, seq, time) are plain values.
+var eventKey = []byte(`,"event":`)
+
+// EventJSON returns the event's JSON within frame, an event message as the
+// hub encodes it (the event is its last field), or nil when frame does not
+// have that shape.
+func EventJSON(frame []byte) []byte {
+	i := bytes.Index(frame, eventKey)
+	if i < 0 || len(frame) < i+len(eventKey)+3 || frame[len(frame)-1] != '}' {
+		return nil
+	}
+	ev := frame[i+len(eventKey) : len(frame)-1]
+	if ev[0] != '{' || ev[len(ev)-1] != '}' {
+		return nil
+	}
+	return ev
 }

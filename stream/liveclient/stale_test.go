@@ -1,12 +1,15 @@
 package liveclient
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/docker-live/docker-live/stream"
 )
@@ -198,5 +201,23 @@ func TestFlowingStreamIsNotPinged(t *testing.T) {
 	}
 	if pings == 0 {
 		t.Fatal("a silent streamer was never pinged")
+	}
+}
+
+func TestEventJSONFindsTheEvent(t *testing.T) {
+	ev := events.Message{Type: events.ContainerEventType, Action: "start", Actor: events.Actor{ID: "c1",
+		Attributes: map[string]string{"event": `,"event":{}`, "x": "}"}}, TimeNano: 5}
+	frame, err := json.Marshal(stream.Message{Type: stream.TypeEvent, Epoch: `e,"event":`, Seq: 3, Time: time.Now(), Event: &ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(ev)
+	if got := EventJSON(frame); !bytes.Equal(got, want) {
+		t.Errorf("EventJSON = %s, want %s", got, want)
+	}
+	for _, bad := range []string{`{"type":"hello","hello":{}}`, `{"type":"event","event":null}`, `,"event":}`, `{"type":"event","event":{}} `} {
+		if got := EventJSON([]byte(bad)); got != nil {
+			t.Errorf("EventJSON(%s) = %s, want nil", bad, got)
+		}
 	}
 }
