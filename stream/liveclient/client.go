@@ -289,8 +289,20 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 		return nil
 	})
 	refusal := ""
+	// Frames are read into one buffer, reused while it stays small: a
+	// buffer per message was most of what `live events` allocated at
+	// high event rates, and so most of its GC work.
+	var frame bytes.Buffer
 	for {
-		_, data, err := ws.ReadMessage()
+		if frame.Cap() > maxKeptFrameBuffer {
+			frame = bytes.Buffer{}
+		}
+		frame.Reset()
+		_, rd, err := ws.NextReader()
+		if err == nil {
+			_, err = frame.ReadFrom(rd) // to the message's end, as ReadMessage
+		}
+		data := frame.Bytes()
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) && (ce.Code == stream.CloseBadRequest || ce.Code == stream.CloseBadVersion) {
@@ -463,6 +475,10 @@ func (r *runner) watchSilence(ws *websocket.Conn, heard *hearing, done <-chan st
 		t.Reset(plan.next)
 	}
 }
+
+// maxKeptFrameBuffer is the largest read buffer kept for the next frame; a
+// snapshot of thousands of containers is megabytes, and must not stay.
+const maxKeptFrameBuffer = 256 << 10
 
 // eventKey is how the event begins in an event message. No JSON string can
 // hold it (a quote inside one is escaped), and the fields before the event

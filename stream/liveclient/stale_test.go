@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,5 +221,49 @@ func TestEventJSONFindsTheEvent(t *testing.T) {
 		if got := EventJSON([]byte(bad)); got != nil {
 			t.Errorf("EventJSON(%s) = %s, want nil", bad, got)
 		}
+	}
+}
+
+// Frames are read into a reused buffer: a message over the kept size (a
+// big snapshot) and the small ones around it each arrive whole, and the
+// handler's frame is the message's own JSON.
+func TestFramesOfEverySizeArriveWhole(t *testing.T) {
+	leakCheck(t)
+	big := strings.Repeat("x", maxKeptFrameBuffer+1000)
+	f := startFake(t, func(n int, ws *websocket.Conn, _ stream.Subscription) {
+		_ = ws.WriteJSON(stream.Message{Type: stream.TypeHello, Epoch: "e", Hello: &stream.Hello{Protocol: 1}})
+		_ = ws.WriteJSON(stream.Message{Type: stream.TypeSnapshot, Epoch: "e", Seq: 1, Snapshot: &stream.Snapshot{
+			Containers: []stream.Container{{ID: "c1", Name: big}}}})
+		for i := 2; i <= 4; i++ {
+			_ = ws.WriteJSON(stream.Message{Type: stream.TypeEvent, Epoch: "e", Seq: uint64(i),
+				Event: &events.Message{Action: events.Action(fmt.Sprint("a", i))}})
+		}
+		_, _, _ = ws.ReadMessage()
+	})
+	var got []string
+	err := RunFrames(context.Background(), Options{Dial: unixDial(f.path)}, func(m *stream.Message, frame []byte) error {
+		var again stream.Message
+		if err := json.Unmarshal(frame, &again); err != nil || again.Type != m.Type || again.Seq != m.Seq {
+			t.Errorf("frame of %s %d is not its message: %v", m.Type, m.Seq, err)
+		}
+		switch m.Type {
+		case stream.TypeSnapshot:
+			if len(m.Snapshot.Containers) != 1 || m.Snapshot.Containers[0].Name != big {
+				t.Errorf("snapshot cut or garbled")
+			}
+			got = append(got, "snapshot")
+		case stream.TypeEvent:
+			got = append(got, string(m.Event.Action))
+			if m.Seq == 4 {
+				return ErrStop
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "snapshot a2 a3 a4"; strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, " "), want)
 	}
 }
