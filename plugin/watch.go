@@ -509,8 +509,7 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		framer = output.NewFramer(tty)
 		defer func() { _, _ = out.Write(framer.Restore()) }()
 	}
-	var lastStats time.Time
-	var pending <-chan time.Time
+	pacer := newStatsPacer(wv.opts.interval)
 	argsChecked := false
 	written := map[string]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(wv.opts.interval)
@@ -524,14 +523,11 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			return err
 		case <-state.stateCh:
 		case <-state.statsCh:
-			if since := time.Since(lastStats); since < wv.opts.interval {
-				if pending == nil {
-					pending = time.After(wv.opts.interval - since)
-				}
+			if !pacer.arrived() {
 				continue
 			}
 			statsUpdate = true
-		case <-pending:
+		case <-pacer.due():
 			statsUpdate = true
 		case <-redraw.C:
 			if !table || !tty {
@@ -539,8 +535,7 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 			}
 		}
 		if statsUpdate {
-			pending = nil
-			lastStats = time.Now()
+			pacer.drawn()
 		}
 		v := state.snapshot(true)
 		if v.haveState && !argsChecked {

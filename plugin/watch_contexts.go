@@ -310,8 +310,7 @@ func watchContextsLoop(ctx context.Context, out io.Writer, base *watchView, feed
 		return nil
 	}
 	stateCh, statsCh := feeds[0].state.stateCh, feeds[0].state.statsCh
-	var lastStats time.Time
-	var pending <-chan time.Time
+	pacer := newStatsPacer(base.opts.interval)
 	argsChecked := make([]bool, len(feeds))
 	written := map[rowKey]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(base.opts.interval)
@@ -324,14 +323,11 @@ func watchContextsLoop(ctx context.Context, out io.Writer, base *watchView, feed
 			return nil
 		case <-stateCh:
 		case <-statsCh:
-			if since := time.Since(lastStats); since < base.opts.interval {
-				if pending == nil {
-					pending = time.After(base.opts.interval - since)
-				}
+			if !pacer.arrived() {
 				continue
 			}
 			statsUpdate = true
-		case <-pending:
+		case <-pacer.due():
 			statsUpdate = true
 		case <-redraw.C:
 			if !table || !tty {
@@ -339,8 +335,7 @@ func watchContextsLoop(ctx context.Context, out io.Writer, base *watchView, feed
 			}
 		}
 		if statsUpdate {
-			pending = nil
-			lastStats = time.Now()
+			pacer.drawn()
 		}
 		idle, ended := true, 0
 		var problems []string
