@@ -1,6 +1,9 @@
 package plugin
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // statsPacer keeps a table's stats redraws to at most one per interval,
 // while state changes are drawn at once. A burst of stats batches inside the
@@ -43,4 +46,34 @@ func (p *statsPacer) due() <-chan time.Time { return p.pending }
 func (p *statsPacer) drawn() {
 	p.pending = nil
 	p.last = p.now()
+}
+
+// nextFrame blocks until there is something to draw: a state change at
+// once, stats as the pacer allows, or the redraw tick when redrawOnTick (a
+// terminal table, whose ages and connection line move with time). It
+// returns false when ctx is done or runErr delivers (with that error); a
+// nil runErr or tick is never ready.
+func (p *statsPacer) nextFrame(ctx context.Context, runErr <-chan error, stateCh, statsCh <-chan struct{}, tick <-chan time.Time, redrawOnTick bool) (bool, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case err := <-runErr:
+			return false, err
+		case <-stateCh:
+			return true, nil
+		case <-statsCh:
+			if p.arrived() {
+				p.drawn()
+				return true, nil
+			}
+		case <-p.due():
+			p.drawn()
+			return true, nil
+		case <-tick:
+			if redrawOnTick {
+				return true, nil
+			}
+		}
+	}
 }

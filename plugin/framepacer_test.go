@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -79,3 +80,87 @@ func TestStatsPacerHoldsABurstUntilTheIntervalEnds(t *testing.T) {
 		t.Fatal("stats a full interval after the last frame were held")
 	}
 }
+
+func TestNextFrame(t *testing.T) {
+	c := &fakePacerClock{now: time.Unix(1000, 0)}
+	p := c.pacer(time.Second)
+	stateCh, statsCh := make(chan struct{}, 1), make(chan struct{}, 1)
+	tick := make(chan time.Time, 1)
+	runErr := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		draw bool
+		err  error
+	}
+	next := func(redrawOnTick bool) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			draw, err := p.nextFrame(ctx, runErr, stateCh, statsCh, tick, redrawOnTick)
+			ch <- result{draw, err}
+		}()
+		return ch
+	}
+	expect := func(what string, got <-chan result, want result) {
+		t.Helper()
+		select {
+		case r := <-got:
+			if r != want {
+				t.Fatalf("%s: nextFrame = %+v, want %+v", what, r, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: nextFrame did not return", what)
+		}
+	}
+
+	statsCh <- struct{}{}
+	expect("first stats", next(false), result{draw: true})
+
+	// Stats within the interval are held, and a tick of a view that does
+	// not redraw on ticks is ignored: neither ends the wait.
+	drained := func(what string, ch interface{ Len() int }) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ch.Len() > 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("nextFrame never read the %s", what)
+			}
+			time.Sleep(time.Millisecond) // polling a channel's length, under the deadline
+		}
+	}
+	c.now = c.now.Add(100 * time.Millisecond)
+	statsCh <- struct{}{}
+	got := next(false)
+	drained("stats", chanLen(func() int { return len(statsCh) }))
+	tick <- c.now
+	drained("tick", chanLen(func() int { return len(tick) }))
+	select {
+	case r := <-got:
+		t.Fatalf("nextFrame returned %+v for held stats and an ignored tick", r)
+	default:
+	}
+	stateCh <- struct{}{}
+	expect("state change", got, result{draw: true})
+	if p.due() == nil {
+		t.Fatal("stats within the interval were not held")
+	}
+	got = next(false)
+	c.now = c.now.Add(900 * time.Millisecond)
+	c.chans[0] <- c.now
+	expect("held stats when due", got, result{draw: true})
+	if p.due() != nil {
+		t.Fatal("the held stats were drawn but the pacer still holds them")
+	}
+
+	tick <- c.now
+	expect("tick of a terminal table", next(true), result{draw: true})
+
+	runErr <- context.DeadlineExceeded
+	expect("run error", next(false), result{err: context.DeadlineExceeded})
+	cancel()
+	expect("cancelled", next(false), result{})
+}
+
+// chanLen adapts a channel's len to the drained helper.
+type chanLen func() int
+
+func (f chanLen) Len() int { return f() }

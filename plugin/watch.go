@@ -515,27 +515,10 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 	redraw := time.NewTicker(wv.opts.interval)
 	defer redraw.Stop()
 	for {
-		var statsUpdate bool
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-runErr:
+		// Plain output only changes when data does.
+		draw, err := pacer.nextFrame(ctx, runErr, state.stateCh, state.statsCh, redraw.C, table && tty)
+		if !draw {
 			return err
-		case <-state.stateCh:
-		case <-state.statsCh:
-			if !pacer.arrived() {
-				continue
-			}
-			statsUpdate = true
-		case <-pacer.due():
-			statsUpdate = true
-		case <-redraw.C:
-			if !table || !tty {
-				continue // plain output only changes when data does
-			}
-		}
-		if statsUpdate {
-			pacer.drawn()
 		}
 		v := state.snapshot(true)
 		if v.haveState && !argsChecked {

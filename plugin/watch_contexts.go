@@ -317,25 +317,9 @@ func watchContextsLoop(ctx context.Context, out io.Writer, base *watchView, feed
 	defer redraw.Stop()
 	views := make([]view, len(feeds))
 	for {
-		var statsUpdate bool
-		select {
-		case <-ctx.Done():
+		// Plain output only changes when data does.
+		if draw, _ := pacer.nextFrame(ctx, nil, stateCh, statsCh, redraw.C, table && tty); !draw {
 			return nil
-		case <-stateCh:
-		case <-statsCh:
-			if !pacer.arrived() {
-				continue
-			}
-			statsUpdate = true
-		case <-pacer.due():
-			statsUpdate = true
-		case <-redraw.C:
-			if !table || !tty {
-				continue // plain output only changes when data does
-			}
-		}
-		if statsUpdate {
-			pacer.drawn()
 		}
 		idle, ended := true, 0
 		var problems []string
