@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -121,5 +122,31 @@ func TestClientPingIsAnswered(t *testing.T) {
 	}
 	if pong[0] != "p1" {
 		t.Errorf("pong carries %q, want p1", pong[0])
+	}
+}
+
+// Over TLS the write pump's frames go through the TLS connection: a wss
+// client reads the hello and a batch of events whole.
+func TestStreamOverTLS(t *testing.T) {
+	leakCheck(t)
+	s := newTLSSetup(t, nil)
+	ts := startTLSServer(t, s.files)
+	d := websocket.Dialer{TLSClientConfig: &tls.Config{RootCAs: pool(s.ca)}, HandshakeTimeout: 5 * time.Second}
+	ws, resp, err := d.Dial("wss://"+ts.addr+stream.StreamPath, http.Header{"Authorization": {"Bearer " + testToken}})
+	if err != nil {
+		t.Fatalf("dial: %v (%s)", err, statusOf(resp))
+	}
+	defer ws.Close()
+	send(t, ws, subscribeReq(stream.Subscription{Topics: []string{stream.TopicEvents}}))
+	if m := read(t, ws); m.Type != stream.TypeHello {
+		t.Fatalf("first message %s, want hello", m.Type)
+	}
+	for i := 1; i <= 20; i++ {
+		ts.hub.Event(bigEvent(i, 100*i))
+	}
+	for i := 1; i <= 20; i++ {
+		if m := read(t, ws); eventN(m) != i || len(m.Event.Actor.Attributes["pad"]) != 100*i {
+			t.Fatalf("message %d: %+v", i, m)
+		}
 	}
 }
