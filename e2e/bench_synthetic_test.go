@@ -144,6 +144,7 @@ type benchSynPhase struct {
 	dur                     time.Duration
 	generated, cli, wsEvent int64
 	streamerCPU, selfCPU    float64
+	cliCPU                  float64
 	rssPeak, rssLast        benchMem
 }
 
@@ -202,6 +203,9 @@ func (b *bench) synthetic(t *testing.T) {
 		t.Fatalf("WebSocket client: %v", err)
 	}
 	var wsLag benchLagLog
+	// The same WebSocket client's events timed from the Engine's stamp:
+	// the streamer's whole path, without the CLI's second process.
+	var wsEngineLag benchLagLog
 	var wsOther, wsLargest atomic.Int64
 	var wsDone sync.WaitGroup
 	var wsErr error
@@ -211,6 +215,9 @@ func (b *bench) synthetic(t *testing.T) {
 			typ, sent, ok := benchMsgHead(data)
 			if typ == stream.TypeEvent && ok {
 				wsLag.addSeq(at.Sub(sent), benchLineSeq(data))
+				if nano, ok := benchLineTimeNano(data); ok {
+					wsEngineLag.add(at.Sub(time.Unix(0, nano)))
+				}
 			} else {
 				wsOther.Add(1)
 				if n := int64(len(data)); n > wsLargest.Load() {
@@ -236,27 +243,34 @@ func (b *bench) synthetic(t *testing.T) {
 		p := benchSynPhase{dur: d}
 		gen0, cli0, ws0 := eng.EventsGenerated(), cliLag.n.Load(), wsLag.n.Load()
 		strm := newBenchCPUMeter([]int{pid}, false)
+		cliCPU := newBenchCPUMeter([]int{benchPID(cli)}, false)
 		self := benchSelfCPU()
 		rss := benchSampleRSS(pid)
 		start := time.Now()
 		cliLag.measure(true)
 		wsLag.measure(true)
+		wsEngineLag.measure(true)
 		if during != nil {
 			during()
 		}
 		time.Sleep(d - time.Since(start)) // the rest of the measurement window
 		cliLag.measure(false)
 		wsLag.measure(false)
+		wsEngineLag.measure(false)
 		p.dur = time.Since(start)
 		p.generated, p.cli, p.wsEvent = eng.EventsGenerated()-gen0, cliLag.n.Load()-cli0, wsLag.n.Load()-ws0
 		p.streamerCPU = strm.seconds()
+		p.cliCPU = cliCPU.seconds()
 		p.selfCPU = (benchSelfCPU() - self).Seconds()
 		p.rssPeak, p.rssLast = rss.end()
 		return p
 	}
 	half := sc.synWindow / 2
 	windowsStart := time.Now()
+	loadBefore := benchLoadAvg()
 	normal := measure(half, nil)
+	loadAfter := benchLoadAvg()
+	wsEngineLagsNormal := wsEngineLag.sorted()
 	// Checked on the first window only: in the second the slow client may
 	// cost the others (the row below says how much).
 	cliSeq, wsSeq := cliLag.seqCheck(), wsLag.seqCheck()
@@ -364,9 +378,15 @@ func (b *bench) synthetic(t *testing.T) {
 		sec.add(benchRow{Measure: "hub to WebSocket client, p50 / p99 / max (both windows)",
 			Ours: fmt.Sprintf("%s / %s / %s", benchMS(benchPercentile(wsLags, 0.5)), benchMS(benchPercentile(wsLags, 0.99)), benchMS(wsLags[len(wsLags)-1]))})
 	}
+	if len(wsEngineLagsNormal) > 0 {
+		sec.add(benchRow{Measure: "Engine event to WebSocket client (the streamer's path, no CLI), p50 / p99 / max (first window)",
+			Ours: benchTriple(wsEngineLagsNormal)})
+	}
 	sec.add(benchRow{Measure: "normal WebSocket client", Ours: wsFate})
 	sec.add(benchRow{Measure: "streamer CPU", Ours: fmt.Sprintf("%s; with the slow client %s",
 		benchCPUStr(normal.streamerCPU, normal.dur), benchCPUStr(withSlow.streamerCPU, withSlow.dur))})
+	sec.add(benchRow{Measure: "`live events` CPU (first window)", Ours: benchCPUStr(normal.cliCPU, normal.dur)})
+	sec.add(benchRow{Measure: "load average (1, 5, 15 min) before / after the first window", Ours: loadBefore + " / " + loadAfter})
 	sec.add(benchRow{Measure: "streamer RSS, peak (at the window's end)",
 		Ours: fmt.Sprintf("%s (%s); with the slow client %s (%s)", normal.rssPeak, benchMiB(normal.rssLast.rss),
 			withSlow.rssPeak, benchMiB(withSlow.rssLast.rss)),

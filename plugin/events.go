@@ -187,7 +187,7 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 	}
 	var fallbackErr error // set by the fallback, which then ends the run
 	connected := false    // a stream has started before: a new one is a resync
-	err := liveclient.Run(runCtx, liveclient.Options{
+	err := liveclient.RunFrames(runCtx, liveclient.Options{
 		Dial:          cfg.Dial,
 		Subscription:  stream.Subscription{Topics: []string{stream.TopicEvents}},
 		OnState:       func(st liveclient.State) { notices.report(st, time.Second) },
@@ -202,7 +202,7 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 				cancel()
 			}
 		},
-	}, func(m *stream.Message) error {
+	}, func(m *stream.Message, frame []byte) error {
 		switch m.Type {
 		case stream.TypeEngine:
 			engineNotice(*m.Engine)
@@ -226,7 +226,9 @@ func followEvents(ctx context.Context, cfg eventsFollow) error {
 			}
 			connected = true
 		case stream.TypeEvent:
-			return p.print(*m.Event)
+			// The event's JSON as the streamer sent it: --format json
+			// prints it without encoding the event again.
+			return p.printEncoded(*m.Event, liveclient.EventJSON(frame))
 		}
 		return nil
 	})
@@ -341,7 +343,11 @@ func (p *eventPrinter) newest() int64 {
 	return p.last
 }
 
-func (p *eventPrinter) print(ev events.Message) error {
+func (p *eventPrinter) print(ev events.Message) error { return p.printEncoded(ev, nil) }
+
+// printEncoded prints ev, whose JSON as the streamer encoded it is enc (nil
+// when it came from the Engine directly).
+func (p *eventPrinter) printEncoded(ev events.Message, enc []byte) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.until.IsZero() && ev.TimeNano > p.until.UnixNano() {
@@ -377,6 +383,12 @@ func (p *eventPrinter) print(ev events.Message) error {
 	}
 	if !p.filters.matchEvent(&ev) {
 		return nil
+	}
+	if enc != nil {
+		if line, ok := p.format.AppendEncoded(p.buf[:0], ev, enc); ok {
+			p.buf = line
+			return writeOut(p.out, p.buf)
+		}
 	}
 	var err error
 	p.buf, err = p.format.Append(p.buf[:0], ev)

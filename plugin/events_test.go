@@ -249,6 +249,8 @@ type eventsRig struct {
 	socket string
 	done   chan error
 	stop   context.CancelFunc
+	// format, when set, replaces --format json.
+	format *output.EventsFormat
 
 	mu  sync.Mutex
 	hub *hub.Hub
@@ -321,6 +323,9 @@ func (r *eventsRig) runStarted(since, start time.Time) {
 	format, err := output.ParseEventsFormat("json")
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.format != nil {
+		format = *r.format
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.stop = cancel
@@ -600,4 +605,50 @@ func TestEventsUntilInThePastIsOneQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.exactlyOnce(a, b)
+}
+
+// Events from the streamer print byte for byte as the event encoded by
+// --format json, whether the line is copied from the streamer's JSON or
+// (where a \u escape forbids that) encoded again, with and without the
+// legacy fields of Engines before API 1.52.
+func TestEventsJSONFromTheStreamerIsTheEncodedEvent(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			r := newEventsRig(t)
+			format, _ := output.ParseEventsFormat("json")
+			format = format.WithLegacyFields(legacy)
+			r.format = &format
+			h := r.startStreamer()
+			r.run(time.Time{})
+			r.subscribed(h)
+			var want []byte
+			var sent []events.Message
+			for i, attrs := range []map[string]string{
+				{"image": "busybox", "name": "web"},
+				{"image": "a<b>&c", "name": "tags <&>"},
+				{"image": "bad\xffutf8", "x": "\u2028"},
+				nil,
+			} {
+				r.clock.add(time.Millisecond)
+				ev := events.Message{Type: events.ContainerEventType, Action: events.ActionPause, Scope: "local",
+					Actor: events.Actor{ID: fmt.Sprintf("c%d", i), Attributes: attrs},
+					Time:  r.clock.Now().Unix(), TimeNano: r.clock.Now().UnixNano()}
+				h.Event(ev)
+				sent = append(sent, ev)
+				// What the command decodes from the stream is what it prints.
+				var back events.Message
+				enc, _ := json.Marshal(ev)
+				_ = json.Unmarshal(enc, &back)
+				line, err := format.Append(nil, back)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, line...)
+			}
+			r.waitPrinted(sent...)
+			if got := r.out.String(); got != string(want) {
+				t.Errorf("printed:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
 }

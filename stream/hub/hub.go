@@ -50,6 +50,8 @@ type Config struct {
 type Hub struct {
 	cfg   Config
 	epoch string
+	// epochJSON is epoch as a JSON string, for messages built by hand.
+	epochJSON []byte
 
 	mu         sync.Mutex
 	seq        uint64
@@ -85,9 +87,12 @@ func New(cfg Config) *Hub {
 		cfg.Now = time.Now
 	}
 	now := cfg.Now()
+	epoch := newEpoch(now)
+	epochJSON, _ := json.Marshal(epoch)
 	return &Hub{
 		cfg:        cfg,
-		epoch:      newEpoch(now),
+		epoch:      epoch,
+		epochJSON:  epochJSON,
 		engine:     stream.EngineStatus{State: stream.EngineUnavailable, Error: "not connected yet"},
 		containers: make(map[string]*stream.Container),
 		stats:      make(map[string]stream.Stats),
@@ -229,10 +234,28 @@ func (h *Hub) dropStatsLocked(id string) {
 
 // Event implements stream.Sink.
 func (h *Hub) Event(ev events.Message) {
+	// The event, the costly part of the message, is encoded before the
+	// lock is taken, into a reused buffer (event_encode.go).
+	enc := getEventEncoder()
+	defer putEventEncoder(enc)
+	payload, err := enc.encode(&ev)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.counts.events.Add(1)
-	h.broadcastLocked(&stream.Message{Type: stream.TypeEvent, Event: &ev}, nil)
+	if err != nil {
+		// Every payload is plain data: as in broadcastLocked, a failure
+		// is a programming error that must not take the streamer down.
+		return
+	}
+	h.seq++
+	data := appendEventMessage(nil, h.epochJSON, h.seq, h.cfg.Now(), payload)
+	e := entry{seq: h.seq, topic: stream.TopicEvents, data: data}
+	h.ring.push(e)
+	for s := range h.subs {
+		if s.wants(e) {
+			s.push(e.data)
+		}
+	}
 }
 
 // Stats implements stream.Sink. Samples are kept, not sent: the next flush

@@ -5,6 +5,7 @@
 package liveclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -66,8 +67,9 @@ type Options struct {
 	// HandshakeTimeout bounds one connection attempt. Zero means 2 s.
 	HandshakeTimeout time.Duration
 	// StaleAfter is how long the streamer may stay silent before the
-	// state says Stale. The client pings a third as often, so a live
-	// streamer always answers in time. Zero means 3x the subscription's
+	// state says Stale. The client pings it after a silence of a third
+	// of that (never while frames flow), so a live streamer always
+	// answers in time. Zero means 3x the subscription's
 	// stats interval (3 s by default).
 	StaleAfter time.Duration
 	// GiveUpAfter is how long the streamer may stay silent before the
@@ -89,6 +91,12 @@ var ErrStop = errors.New("stop")
 // and in order across reconnects while the streamer's ring holds them;
 // otherwise a snapshot with Resync set comes first.
 func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) error {
+	return RunFrames(ctx, opts, func(m *stream.Message, _ []byte) error { return handle(m) })
+}
+
+// RunFrames is Run whose handler also gets the frame each message came in,
+// as the streamer encoded it; it is valid only during the call.
+func RunFrames(ctx context.Context, opts Options, handle func(m *stream.Message, frame []byte) error) error {
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
 	}
@@ -128,7 +136,7 @@ func Run(ctx context.Context, opts Options, handle func(*stream.Message) error) 
 
 type runner struct {
 	opts   Options
-	handle func(*stream.Message) error
+	handle func(*stream.Message, []byte) error
 	pos    *stream.Position // the last sequenced message handled
 
 	fallbackStop context.CancelFunc
@@ -255,8 +263,11 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 	}
 	// Anything from the streamer (a message, a ping, the pong to our
 	// pings) proves it alive. Silence turns the state Stale after
-	// StaleAfter, and drops the connection after GiveUpAfter, which the
-	// read deadline enforces; the retry (or the fallback) follows.
+	// StaleAfter, and drops the connection after GiveUpAfter: the watch
+	// then moves the read deadline to now, and the retry (or the
+	// fallback) follows. A frame only stamps the time it came: no timer
+	// or deadline is touched per frame, so a flowing stream costs no
+	// timer work, and the watch pings only after a silence.
 	heard := newHearing(time.Now)
 	watchDone, watchExited := make(chan struct{}), make(chan struct{})
 	defer func() { close(watchDone); <-watchExited }()
@@ -264,9 +275,7 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 		defer close(watchExited)
 		r.watchSilence(ws, heard, watchDone)
 	}()
-	_ = ws.SetReadDeadline(time.Now().Add(r.opts.GiveUpAfter))
 	alive := func() {
-		_ = ws.SetReadDeadline(time.Now().Add(r.opts.GiveUpAfter))
 		if heard.heard() {
 			r.opts.OnState(State{Mode: ModeLive})
 		}
@@ -280,8 +289,20 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 		return nil
 	})
 	refusal := ""
+	// Frames are read into one buffer, reused while it stays small: a
+	// buffer per message was most of what `live events` allocated at
+	// high event rates, and so most of its GC work.
+	var frame bytes.Buffer
 	for {
-		_, data, err := ws.ReadMessage()
+		if frame.Cap() > maxKeptFrameBuffer {
+			frame = bytes.Buffer{}
+		}
+		frame.Reset()
+		_, rd, err := ws.NextReader()
+		if err == nil {
+			_, err = frame.ReadFrom(rd) // to the message's end, as ReadMessage
+		}
+		data := frame.Bytes()
 		if err != nil {
 			var ce *websocket.CloseError
 			if errors.As(err, &ce) && (ce.Code == stream.CloseBadRequest || ce.Code == stream.CloseBadVersion) {
@@ -327,7 +348,7 @@ func (r *runner) session(ctx context.Context) (live bool, err error) {
 			}
 			continue
 		}
-		if err := r.handle(msg); err != nil {
+		if err := r.handle(msg, data); err != nil {
 			return live, &handlerError{err: err}
 		}
 	}
@@ -357,12 +378,20 @@ func (h *hearing) setLive() {
 // heard records a frame from the streamer. It returns true when the state
 // had been reported stale, so that the caller reports it live again.
 func (h *hearing) heard() (wasStale bool) {
+	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.last = h.now()
+	h.last = now
 	wasStale = h.staleShown
 	h.staleShown = false
 	return wasStale
+}
+
+// silence is how long the streamer has been silent.
+func (h *hearing) silence() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now().Sub(h.last)
 }
 
 // check returns the Stale state to report when the streamer has been
@@ -377,11 +406,47 @@ func (h *hearing) check(staleAfter time.Duration) (State, bool) {
 	return State{Mode: ModeLive, Stale: true, LastHeard: h.last}, true
 }
 
-// watchSilence pings the streamer a third of StaleAfter apart, so that a
-// live one (even with nothing to send) is heard in time, and reports the
-// state Stale once it has been silent for StaleAfter.
+// silencePlan is what the watch does after the streamer has been silent
+// for silent: ping it (it has said nothing for pingAfter), give the
+// connection up (GiveUpAfter), and when to look again. A streamer that
+// keeps talking is never pinged: the watch only wakes once per pingAfter
+// to find that it was heard meanwhile.
+type silencePlan struct {
+	ping, giveUp bool
+	next         time.Duration
+}
+
+func planSilence(silent, pingAfter, staleAfter, giveUpAfter time.Duration) silencePlan {
+	if silent >= giveUpAfter {
+		return silencePlan{giveUp: true}
+	}
+	var p silencePlan
+	if silent >= pingAfter {
+		// Silent a whole ping period: ask, and ask again a period later
+		// if the answer does not come.
+		p.ping = true
+		p.next = pingAfter
+	} else {
+		p.next = pingAfter - silent
+	}
+	// Never sleep past the moments the state turns stale or the
+	// connection is given up.
+	if d := staleAfter - silent; d > 0 && d < p.next {
+		p.next = d
+	}
+	if d := giveUpAfter - silent; d < p.next {
+		p.next = d
+	}
+	return p
+}
+
+// watchSilence pings the streamer once it has been silent for a third of
+// StaleAfter, so that a live one (even with nothing to send) is heard in
+// time; it reports the state Stale once it has been silent for
+// StaleAfter, and ends the connection after GiveUpAfter.
 func (r *runner) watchSilence(ws *websocket.Conn, heard *hearing, done <-chan struct{}) {
-	t := time.NewTicker(max(r.opts.StaleAfter/3, 10*time.Millisecond))
+	pingAfter := max(r.opts.StaleAfter/3, 10*time.Millisecond)
+	t := time.NewTimer(pingAfter)
 	defer t.Stop()
 	for {
 		select {
@@ -397,6 +462,40 @@ func (r *runner) watchSilence(ws *websocket.Conn, heard *hearing, done <-chan st
 			}
 			r.opts.OnState(st)
 		}
-		_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(r.opts.StaleAfter/3))
+		plan := planSilence(heard.silence(), pingAfter, r.opts.StaleAfter, r.opts.GiveUpAfter)
+		if plan.giveUp {
+			// The read in session ends with a timeout, which it reports
+			// as this silence.
+			_ = ws.SetReadDeadline(time.Now().Add(-time.Second))
+			return
+		}
+		if plan.ping {
+			_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(pingAfter))
+		}
+		t.Reset(plan.next)
 	}
+}
+
+// maxKeptFrameBuffer is the largest read buffer kept for the next frame; a
+// snapshot of thousands of containers is megabytes, and must not stay.
+const maxKeptFrameBuffer = 256 << 10
+
+// eventKey is how the event begins in an event message. No JSON string can
+// hold it (a quote inside one is escaped), and the fields before the event
+// (type, epoch, seq, time) are plain values.
+var eventKey = []byte(`,"event":`)
+
+// EventJSON returns the event's JSON within frame, an event message as the
+// hub encodes it (the event is its last field), or nil when frame does not
+// have that shape.
+func EventJSON(frame []byte) []byte {
+	i := bytes.Index(frame, eventKey)
+	if i < 0 || len(frame) < i+len(eventKey)+3 || frame[len(frame)-1] != '}' {
+		return nil
+	}
+	ev := frame[i+len(eventKey) : len(frame)-1]
+	if ev[0] != '{' || ev[len(ev)-1] != '}' {
+		return nil
+	}
+	return ev
 }
