@@ -315,7 +315,7 @@ function scheduleSoon() {
 // and paints after it in the same task, and a task over 50 ms is a frozen
 // page (on a busy host every task takes several times its CPU time).
 const frameBudget = 6;
-const rowsPerFrame = 40;
+const rowsPerFrame = 25;
 
 function frame() {
   render.scheduled = false;
@@ -415,6 +415,7 @@ function compare(a, b) {
 }
 
 let shownOrder = []; // the tbody's children as last laid out
+let tableBuilt = false; // every row of the first table has been made
 const groupRows = new Map(); // project -> {tr, cells}
 
 function renderStructure(now) {
@@ -422,7 +423,7 @@ function renderStructure(now) {
   const shown = [...model.containers.values()].filter(visible).sort(compare);
   const order = [];
   // New rows beyond rowsPerFrame wait for the next frame (the first
-  // snapshot at 200 containers is built over five frames).
+  // snapshot at 200 containers is built over eight frames).
   let made = 0;
   const ready = (e) => {
     if (e.row) return true;
@@ -466,6 +467,7 @@ function renderStructure(now) {
     tbody.appendChild(frag);
   }
   shownOrder = order;
+  if (!render.structure && model.stateEpoch !== null) tableBuilt = true;
   if ($("empty").hidden !== shown.length > 0) $("empty").hidden = shown.length > 0;
   const total = model.containers.size;
   setText($("count"), shown.length === total ? plural(total, "container") : `${shown.length} of ${plural(total, "container")}`);
@@ -511,9 +513,15 @@ const columns = ["name", "state", "cpu", "cpuSpark", "mem", "memp", "memSpark", 
 function rowOf(e, now) {
   if (e.row) return e.row;
   const tr = document.createElement("div");
-  tr.className = "row enter";
   tr.setAttribute("role", "row");
-  tr.addEventListener("animationend", () => tr.classList.remove("enter"), { once: true });
+  // A row that comes later fades in; the rows of the first table just
+  // appear (200 rows fading at once repainted the table each frame).
+  if (tableBuilt) {
+    tr.className = "row enter";
+    tr.addEventListener("animationend", () => tr.classList.remove("enter"), { once: true });
+  } else {
+    tr.className = "row";
+  }
   tr.dataset.id = e.id;
   const cells = {};
   for (const col of columns) {
