@@ -40,6 +40,13 @@ func TestBenchPage(t *testing.T) {
 	p := env.open()
 	ctx := newBrowser(t)
 	shootOnFailure(t, ctx)
+	// DOCKER_LIVE_PAGE_TRACE=file.json records a trace of it all, the
+	// window between the marks "bench-start" and "bench-end".
+	tracePath := os.Getenv("DOCKER_LIVE_PAGE_TRACE")
+	var trace *pageTrace
+	if tracePath != "" {
+		trace = startTrace(t, ctx)
+	}
 	do(t, ctx, 60*time.Second, chromedp.Navigate(p.LoginURL()+"&filter="+fmt.Sprintf("dlbr-%s-bench", runID)), chromedp.WaitReady(chromedp.CSS("#rows")))
 	// Long tasks from the first load on, counted apart from the window's.
 	eval[bool](t, ctx, `(() => { window.longTasks = []; new PerformanceObserver(l => { for (const e of l.getEntries()) window.longTasks.push({at: e.startTime, ms: e.duration}); }).observe({type: "longtask", buffered: true}); return true; })()`)
@@ -67,7 +74,7 @@ func TestBenchPage(t *testing.T) {
 		return m
 	}
 	loadTasks := eval[int](t, ctx, `window.longTasks.length`)
-	startAt := eval[float64](t, ctx, `performance.now()`)
+	startAt := eval[float64](t, ctx, `performance.mark("bench-start").startTime`)
 	r0, all0 := chromiumTicks(browserPID)
 	m0 := metrics()
 	t0 := time.Now()
@@ -75,8 +82,16 @@ func TestBenchPage(t *testing.T) {
 	elapsed := time.Since(t0)
 	r1, all1 := chromiumTicks(browserPID)
 	m1 := metrics()
-	windowTasks := eval[string](t, ctx, `JSON.stringify(window.longTasks.filter(e => e.at >= `+strconv.FormatFloat(startAt, 'f', 1, 64)+`).map(e => Math.round(e.ms)))`)
+	endAt := eval[float64](t, ctx, `performance.mark("bench-end").startTime`)
+	if trace != nil {
+		trace.stop(t, ctx, tracePath)
+		trace.summarize(t)
+	}
+	// The window's long tasks: those that began in it (not those of
+	// stopping a trace, or of anything after the window).
+	windowTasks := eval[string](t, ctx, `JSON.stringify(window.longTasks.filter(e => e.at >= `+strconv.FormatFloat(startAt, 'f', 1, 64)+` && e.at < `+strconv.FormatFloat(endAt, 'f', 1, 64)+`).map(e => Math.round(e.ms) + " ms at +" + ((e.at - `+strconv.FormatFloat(startAt, 'f', 1, 64)+`) / 1000).toFixed(1) + " s"))`)
 	rows := eval[int](t, ctx, `document.querySelectorAll("#rows .row").length`)
+	rowsInView := eval[int](t, ctx, `[...window.dockerLive.model.containers.values()].filter(e => e.row && e.row.inView).length`)
 	screenshot(t, ctx, "200")
 
 	tick := 100.0 // USER_HZ
@@ -103,6 +118,7 @@ func TestBenchPage(t *testing.T) {
 	t.Logf("  renderer CPU      %5.2f %% of a core (target <= %.0f %%): %s", rendererCPU, targetCPU, verdict(rendererCPU <= targetCPU))
 	t.Logf("  whole browser CPU %5.2f %% of a core (all Chromium processes, for reference)", browserCPU)
 	t.Logf("  main thread busy  %5.2f %% (script %.2f %%, style+layout %.2f %%)", busy, script, layout)
+	t.Logf("  rows in view      %d (written each second; the others when scrolled to)", rowsInView)
 	t.Logf("  JS heap used      %5.1f MB of %.1f MB (target <= %.0f MB): %s", heapMB, heapTotalMB, targetHeapMB, verdict(heapMB <= targetHeapMB))
 	t.Logf("  long tasks        %d in the window %s (target 0): %s; %d during the first load", longInWindow, windowTasks, verdict(longInWindow == 0), loadTasks)
 	if rows != benchContainers {

@@ -23,6 +23,7 @@ const model = {
   stateEpoch: null, // the position the container state reflects
   stateSeq: 0,
   haveHistory: false,
+  rowsWritten: -Infinity, // performance.now() of the last batch that wrote every row
   resumed: false, // the current subscription resumed (history appends)
   sort: { key: "name", dir: 1 },
   filter: "",
@@ -75,8 +76,11 @@ function addSample(e, s) {
   e.sparkDirty = true;
 }
 
+// setContainer applies a container's new state and tells whether the table
+// shows it (before or after): only then is the change urgent.
 function setContainer(c) {
   const e = entry(c.id);
+  const shownBefore = !!(e.row && e.row.tr.isConnected);
   const before = e.c.state;
   e.c = c;
   if (!live(c.state)) {
@@ -86,17 +90,20 @@ function setContainer(c) {
   if (before && before !== c.state) e.flash = true;
   markRow(e);
   render.structure = true;
+  return shownBefore || visible(e);
 }
 
 function removeContainer(id) {
   const e = model.containers.get(id);
-  if (!e) return;
+  if (!e) return false;
+  const shown = !!(e.row && e.row.tr.isConnected);
   if (e.row) inView.unobserve(e.row.tr);
   model.containers.delete(id);
   if (e.row) render.gone.push(e.row);
   if (model.selected === id) model.selected = null;
   render.structure = true;
   render.detail = true;
+  return shown;
 }
 
 function applySnapshot(epoch, seq, snap, time) {
@@ -111,6 +118,7 @@ function applySnapshot(epoch, seq, snap, time) {
   for (const id of [...model.containers.keys()]) if (!seen.has(id)) removeContainer(id);
   model.stateEpoch = epoch;
   model.stateSeq = seq;
+  model.rowsWritten = performance.now();
   if (snap.engine) model.engine = snap.engine;
   touched(time);
 }
@@ -154,6 +162,7 @@ function applyStats(batch, time) {
       markRow(e);
     }
   }
+  model.rowsWritten = performance.now();
   // Sorting by a number moves rows; groups show totals: both follow each
   // batch (the order is compared before anything moves).
   if (model.group || (model.sort.key !== "name" && model.sort.key !== "state")) render.structure = true;
@@ -207,13 +216,22 @@ function onMessage(m) {
     case "history":
       applyHistory(m.history, model.resumed && model.haveHistory);
       break;
+    // A container the table does not show (filtered out) changes only
+    // the count: on a busy Engine such changes come many a second, and a
+    // frame each would cost more than all the rows shown.
     case "container":
-      if (!applied(m)) setContainer(m.container);
       touched(m.time);
+      if (applied(m) || !setContainer(m.container)) {
+        scheduleSoon();
+        return;
+      }
       break;
     case "remove":
-      if (!applied(m)) removeContainer(m.remove.id);
       touched(m.time);
+      if (applied(m) || !removeContainer(m.remove.id)) {
+        scheduleSoon();
+        return;
+      }
       break;
     case "stats":
       applyStats(m.stats, m.time);
@@ -292,17 +310,30 @@ function scheduleSoon() {
   }, 250);
 }
 
+// A frame's own work stops after frameBudget ms (wall time: on a busy host
+// a frame does less) and goes on in the next
+// frame, and a frame makes at most rowsPerFrame new rows: Chromium lays out
+// and paints after it in the same task, and a task over 50 ms is a frozen
+// page (on a busy host every task takes several times its CPU time).
+const frameBudget = 3;
+const rowsPerFrame = 25;
+
 function frame() {
   render.scheduled = false;
+  const t0 = performance.now();
   const now = Date.now();
   if (render.header) renderHeader();
   for (const tr of render.gone) tr.remove();
   render.gone = [];
   if (render.structure) renderStructure(now);
-  for (const e of render.rows) if (e.row) renderRow(e, now);
-  render.rows.clear();
+  for (const e of render.rows) {
+    if (performance.now() - t0 > frameBudget) break;
+    render.rows.delete(e);
+    if (e.row) renderRow(e, now);
+  }
   if (render.detail) renderDetail();
   renderEvents();
+  if (render.structure || render.rows.size) schedule();
 }
 
 function connText(st) {
@@ -350,6 +381,14 @@ function visible(e) {
   if (!model.all && !(live(c.state) || c.state === "restarting")) return false;
   const f = model.filter;
   if (!f) return true;
+  // The table is filtered once a second: the answer is kept until the
+  // filter or the container changes.
+  if (e.match && e.match.f === f && e.match.c === c) return e.match.v;
+  e.match = { f, c, v: matches(c, f) };
+  return e.match.v;
+}
+
+function matches(c, f) {
   if ((c.name || "").toLowerCase().includes(f)) return true;
   if ((c.project || "").toLowerCase().includes(f)) return true;
   for (const [k, v] of Object.entries(c.labels || {})) {
@@ -371,22 +410,39 @@ const sortKeys = {
   uptime: (e) => (live(e.c.state) && e.c.started_at ? -Date.parse(e.c.started_at) : -Infinity),
 };
 
+// One collator: String.localeCompare makes one for every call, and the
+// table is sorted once a second.
+const collator = new Intl.Collator();
+
 function compare(a, b) {
   const key = sortKeys[model.sort.key];
   const x = key(a);
   const y = key(b);
-  let r = typeof x === "string" ? x.localeCompare(y) : x - y;
-  if (r === 0) r = (a.c.name || "").localeCompare(b.c.name || "");
+  let r = typeof x === "string" ? collator.compare(x, y) : x - y;
+  if (r === 0) r = collator.compare(a.c.name || "", b.c.name || "");
   return r * model.sort.dir;
 }
 
 let shownOrder = []; // the tbody's children as last laid out
+let tableBuilt = false; // every row of the first table has been made
 const groupRows = new Map(); // project -> {tr, cells}
 
 function renderStructure(now) {
   render.structure = false;
   const shown = [...model.containers.values()].filter(visible).sort(compare);
   const order = [];
+  // New rows beyond rowsPerFrame wait for the next frame (the first
+  // snapshot at 200 containers is built over eight frames).
+  let made = 0;
+  const ready = (e) => {
+    if (e.row) return true;
+    if (made === rowsPerFrame) {
+      render.structure = true;
+      return false;
+    }
+    made++;
+    return true;
+  };
   if (model.group) {
     const groups = new Map();
     for (const e of shown) {
@@ -394,18 +450,18 @@ function renderStructure(now) {
       if (!groups.has(p)) groups.set(p, []);
       groups.get(p).push(e);
     }
-    const names = [...groups.keys()].sort((a, b) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
+    const names = [...groups.keys()].sort((a, b) => (a === "" ? 1 : b === "" ? -1 : collator.compare(a, b)));
     for (const p of names) {
       const g = groupRow(p);
       renderGroup(g, p, groups.get(p));
       order.push(g.tr);
-      for (const e of groups.get(p)) order.push(rowOf(e, now).tr);
+      for (const e of groups.get(p)) if (ready(e)) order.push(rowOf(e, now).tr);
     }
     for (const [p, g] of groupRows) if (!groups.has(p)) { g.tr.remove(); groupRows.delete(p); }
   } else {
     for (const g of groupRows.values()) g.tr.remove();
     groupRows.clear();
-    for (const e of shown) order.push(rowOf(e, now).tr);
+    for (const e of shown) if (ready(e)) order.push(rowOf(e, now).tr);
   }
   const tbody = $("rows");
   const shownSet = new Set(order);
@@ -420,6 +476,7 @@ function renderStructure(now) {
     tbody.appendChild(frag);
   }
   shownOrder = order;
+  if (!render.structure && model.stateEpoch !== null) tableBuilt = true;
   if ($("empty").hidden !== shown.length > 0) $("empty").hidden = shown.length > 0;
   const total = model.containers.size;
   setText($("count"), shown.length === total ? plural(total, "container") : `${shown.length} of ${plural(total, "container")}`);
@@ -465,9 +522,15 @@ const columns = ["name", "state", "cpu", "cpuSpark", "mem", "memp", "memSpark", 
 function rowOf(e, now) {
   if (e.row) return e.row;
   const tr = document.createElement("div");
-  tr.className = "row enter";
   tr.setAttribute("role", "row");
-  tr.addEventListener("animationend", () => tr.classList.remove("enter"), { once: true });
+  // A row that comes later fades in; the rows of the first table just
+  // appear (200 rows fading at once repainted the table each frame).
+  if (tableBuilt) {
+    tr.className = "row enter";
+    tr.addEventListener("animationend", () => tr.classList.remove("enter"), { once: true });
+  } else {
+    tr.className = "row";
+  }
   tr.dataset.id = e.id;
   const cells = {};
   for (const col of columns) {
@@ -478,10 +541,16 @@ function rowOf(e, now) {
       const svg = makeSvg("spark", 100, 20);
       cells[col + "Line"] = line(svg, col === "cpuSpark" ? "cpu" : "mem");
       td.appendChild(svg);
-    } else if (col === "state") {
-      td.className = "state";
-    } else if (col !== "name") {
-      td.className = "num";
+    } else {
+      if (col === "state") td.className = "state";
+      else if (col !== "name") td.className = "num";
+      // The text sits in a box of fixed size with strict containment: a
+      // grid item is laid out with its grid, so a changed number laid the
+      // whole row out again; the box is laid out on its own.
+      const v = document.createElement("div");
+      v.className = "v";
+      td.appendChild(v);
+      cells[col + "V"] = v;
     }
     cells[col] = td;
     tr.appendChild(td);
@@ -499,7 +568,14 @@ function rowOf(e, now) {
 function cell(r, col, text) {
   if (r.text[col] !== text) {
     r.text[col] = text;
-    r.cells[col].textContent = text;
+    r.cells[col + "V"].textContent = text;
+  }
+}
+
+function spark(r, col, pts) {
+  if (r.text[col] !== pts) {
+    r.text[col] = pts;
+    r.cells[col + "Line"].setAttribute("points", pts);
   }
 }
 
@@ -518,7 +594,7 @@ function renderRow(e, now) {
   const s = live(c.state) ? e.s : null;
   if (r.tr.dataset.name !== c.name) r.tr.dataset.name = c.name || "";
   cell(r, "name", c.name || c.id.slice(0, 12));
-  r.cells.name.title = c.name || "";
+  if (r.cells.name.title !== (c.name || "")) r.cells.name.title = c.name || "";
   const st = stateText(c);
   cell(r, "state", st);
   const stKey = c.state === "running" && c.health === "unhealthy" ? "unhealthy" : c.state;
@@ -542,14 +618,19 @@ function renderRow(e, now) {
   cell(r, "uptime", live(c.state) && c.started_at ? uptime(now - Date.parse(c.started_at)) : "--");
   if (e.sparkDirty) {
     e.sparkDirty = false;
-    r.cells.cpuSparkLine.setAttribute("points", points(e.hist.cpu, sparkSlots, 100, 20, Math.max(1, seriesMax(e.hist.cpu) * 1.15)));
-    r.cells.memSparkLine.setAttribute("points", points(e.hist.mem, sparkSlots, 100, 20, seriesMax(e.hist.mem) * 1.15));
+    // A sleeping container's line is often the same as a second ago:
+    // writing it again would lay out and paint it for nothing.
+    spark(r, "cpuSpark", points(e.hist.cpu, sparkSlots, 100, 20, Math.max(1, seriesMax(e.hist.cpu) * 1.15)));
+    spark(r, "memSpark", points(e.hist.mem, sparkSlots, 100, 20, seriesMax(e.hist.mem) * 1.15));
   }
   const sel = model.selected === e.id;
   if (r.tr.classList.contains("selected") !== sel) r.tr.classList.toggle("selected", sel);
 }
 
-// inView tracks which rows are in (or near) the scrolled view.
+// inView tracks which rows are in (or just outside) the scrolled view.
+// Chromium renders more (content-visibility: auto keeps rows within half a
+// screen rendered), but rows out of sight are written when they come in:
+// at 200 containers that halves the rows written each second.
 const inView = new IntersectionObserver(
   (entries) => {
     for (const en of entries) {
@@ -560,7 +641,7 @@ const inView = new IntersectionObserver(
     }
     schedule();
   },
-  { root: document.querySelector(".table-wrap"), rootMargin: "200px 0px" },
+  { root: document.querySelector(".table-wrap"), rootMargin: "50px 0px" },
 );
 
 // ---- detail pane ------------------------------------------------------------
@@ -742,11 +823,19 @@ function bind() {
       schedule();
     });
   }
-  // Uptimes and the reconnect countdown tick without messages.
+  // Uptimes tick without messages. While stats batches come (each
+  // second), each batch writes the rows in view, uptimes with them: a
+  // tick of its own would lay them out a second time each second.
   setInterval(() => {
-    if (model.conn.mode === "reconnecting") render.header = true;
-    for (const e of model.containers.values()) if (e.row && e.row.inView && live(e.c.state)) markRow(e);
-    schedule();
+    if (performance.now() - model.rowsWritten < 1500) return;
+    let any = false;
+    for (const e of model.containers.values()) {
+      if (e.row && e.row.inView && live(e.c.state)) {
+        markRow(e);
+        any = true;
+      }
+    }
+    if (any) schedule();
   }, 1000);
   setInterval(() => {
     if (model.conn.mode === "reconnecting") {
