@@ -88,14 +88,14 @@ type fakeContainer struct {
 func newFakeEngine(t *testing.T) *fakeEngine {
 	t.Helper()
 	fe := &fakeEngine{
-		t:          t,
-		conns:      map[net.Conn]struct{}{},
-		containers: map[string]*fakeContainer{},
-		subs:       map[chan events.Message]struct{}{},
-		breakStats: map[string]chan struct{}{},
-		downCh:     make(chan struct{}),
-		statsTick:  10 * time.Millisecond,
-		apiVersion: "1.41",
+		t:           t,
+		conns:       map[net.Conn]struct{}{},
+		containers:  map[string]*fakeContainer{},
+		subs:        map[chan events.Message]struct{}{},
+		breakStats:  map[string]chan struct{}{},
+		downCh:      make(chan struct{}),
+		statsTick:   10 * time.Millisecond,
+		apiVersion:  "1.41",
 		oneShotGate: map[string]chan struct{}{},
 		failOneShot: map[string]bool{},
 		readClock:   time.Now,
