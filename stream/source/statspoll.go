@@ -42,6 +42,16 @@ const (
 	// containers that are due: each is asked between interval - tick/2 and
 	// interval + tick/2 after its last request, one interval on average.
 	pollTicks = 10
+	// slowAnswers answers taking half an interval or more, before
+	// quickAnswers quick ones, mean the Engine holds each one-shot answer
+	// until its own stats collector's next round, up to a second, as
+	// Engine 20.10 does: a few workers then cannot ask for every container
+	// each second, and the collector streams instead. So it does when the
+	// queue falls an interval behind with every worker busy, behindRounds
+	// dispatches in a row.
+	slowAnswers  = 4
+	quickAnswers = 8
+	behindRounds = 3
 )
 
 // oneShotAPI is the first Engine API version that honours one-shot.
@@ -87,8 +97,10 @@ func realPollClock() pollClock {
 // close returns once every goroutine has ended.
 //
 // An Engine found to ignore one-shot (its answer carries a previous
-// reading, as stream=false alone does) is followed with one stream per
-// container instead: every container then moves to fallback.
+// reading, as stream=false alone does), or to hold each answer until its
+// own stats round (Engine 20.10 answers one-shot after up to a second), is
+// followed with one stream per container instead: every container then
+// moves to fallback, for the rest of this connection.
 type pollCollector struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -108,6 +120,9 @@ type pollCollector struct {
 	workers   int
 	closed    bool
 	streaming bool // one-shot not honoured: fallback has every container
+	slow      int  // answers that took half an interval or more
+	quick     int  // answers that did not
+	behind    int  // dispatches in a row that found the queue behind at maxPollWorkers
 	wg        sync.WaitGroup
 }
 
@@ -268,6 +283,14 @@ func (p *pollCollector) dispatch() {
 	}
 	now := p.clock.now().UnixNano()
 	behind := len(p.queue) > 0 && now-p.queue[0].enqueued >= int64(p.interval)
+	if behind && p.workers >= maxPollWorkers {
+		if p.behind++; p.behind >= behindRounds {
+			p.degrade("every worker is busy and the queue is a second behind")
+			return
+		}
+	} else {
+		p.behind = 0
+	}
 	for _, t := range p.targets {
 		if !t.queued && t.due <= now {
 			p.enqueue(t, now)
@@ -302,8 +325,28 @@ func (p *pollCollector) work() {
 		p.mu.Unlock()
 		asked := p.clock.now().UnixNano()
 		err := p.ask(t)
+		took := p.clock.now().UnixNano() - asked
 		p.mu.Lock()
+		if err == nil {
+			p.timeAnswer(took)
+		}
 		p.reschedule(t, asked, err)
+	}
+}
+
+// timeAnswer counts a successful answer as quick or slow until the first
+// quickAnswers quick ones settle that the Engine answers one-shot at once;
+// mu is held.
+func (p *pollCollector) timeAnswer(took int64) {
+	if p.quick >= quickAnswers || p.streaming {
+		return
+	}
+	if took < int64(p.interval/2) {
+		p.quick++
+		return
+	}
+	if p.slow++; p.slow >= slowAnswers {
+		p.degrade("its one-shot answers wait for its own stats round")
 	}
 }
 
@@ -321,7 +364,7 @@ func (p *pollCollector) reschedule(t *pollTarget, asked int64, err error) {
 		return
 	}
 	if errors.Is(err, errOneShotIgnored) {
-		p.degrade()
+		p.degrade("it ignores one-shot")
 		return
 	}
 	if p.ctx.Err() != nil {
@@ -348,12 +391,12 @@ var errOneShotIgnored = errors.New("the Engine ignores one-shot")
 
 // degrade hands every container to the streaming fallback; mu is held.
 // Starting them under mu keeps each container's starts and stops in order.
-func (p *pollCollector) degrade() {
+func (p *pollCollector) degrade(why string) {
 	if p.streaming {
 		return
 	}
 	p.streaming = true
-	p.logf("stats: the Engine does not honour one-shot requests; following one stats stream per container instead")
+	p.logf("stats: polling the Engine does not keep up (%s); following one stats stream per container instead", why)
 	for id, t := range p.targets {
 		t.halt()
 		p.fallback.start(id, stream.Container{ID: id})

@@ -379,7 +379,7 @@ func TestPollFallsBackToStreamsWhenOneShotIsIgnored(t *testing.T) {
 	a := f.running("a")
 	f.p.start(a, stream.Container{ID: a})
 	waitFor(t, "a stream instead", func() bool { return f.fe.statsOpen.Load() == 1 })
-	if f.log.count("does not honour one-shot") != 1 {
+	if f.log.count("ignores one-shot") != 1 {
 		t.Errorf("the fallback was not logged once: %v", f.log.lines)
 	}
 	// New containers stream too, and stop closes their streams.
@@ -399,6 +399,68 @@ func TestPollFallsBackToStreamsWhenOneShotIsIgnored(t *testing.T) {
 	}
 	if got := f.samples(a); got != n {
 		t.Errorf("%d samples of a after its stop", got-n)
+	}
+}
+
+// Engine 20.10 honours one-shot's format but holds each answer until its
+// own stats round, up to a second: two workers cannot ask for every
+// container each second, so the collector streams instead.
+func TestPollFallsBackToStreamsWhenAnswersWaitForTheEngine(t *testing.T) {
+	leakCheck(t)
+	f := newPollFixture(t, stream.NewBackoff(0, 0), nil)
+	a := f.running("a")
+	for i := range slowAnswers {
+		gate := make(chan struct{})
+		f.fe.mu.Lock()
+		f.fe.oneShotGate[a] = gate
+		f.fe.mu.Unlock()
+		if i == 0 {
+			f.p.start(a, stream.Container{ID: a})
+		} else {
+			f.clock.advance(statsPollInterval)
+		}
+		waitFor(t, fmt.Sprintf("request %d in flight", i+1), func() bool { return f.fe.askedOneShot(a) == int64(i+1) })
+		// The answer comes 600 ms after the request.
+		f.clock.advance(statsPollInterval * 6 / 10)
+		close(gate)
+		if i < slowAnswers-1 {
+			f.answered(t, a, int64(i+1))
+		}
+	}
+	waitFor(t, "a stream instead", func() bool { return f.fe.statsOpen.Load() == 1 })
+	if f.log.count("wait for its own stats round") != 1 {
+		t.Errorf("the fallback was not logged once: %v", f.log.lines)
+	}
+	if got := f.p.sources(); !reflect.DeepEqual(got, map[string]string{a: "api"}) {
+		t.Errorf("sources = %v", got)
+	}
+}
+
+// Quick answers settle it: later slow ones (a busy moment) do not switch.
+func TestPollQuickAnswersKeepPolling(t *testing.T) {
+	leakCheck(t)
+	f := newPollFixture(t, stream.NewBackoff(0, 0), nil)
+	a := f.running("a")
+	f.p.start(a, stream.Container{ID: a})
+	f.answered(t, a, 1)
+	for i := 2; i <= quickAnswers; i++ {
+		f.clock.advance(statsPollInterval)
+		f.answered(t, a, int64(i))
+	}
+	for i := range slowAnswers {
+		gate := make(chan struct{})
+		f.fe.mu.Lock()
+		f.fe.oneShotGate[a] = gate
+		f.fe.mu.Unlock()
+		f.clock.advance(statsPollInterval)
+		n := int64(quickAnswers + i + 1)
+		waitFor(t, "slow request in flight", func() bool { return f.fe.askedOneShot(a) == n })
+		f.clock.advance(statsPollInterval * 6 / 10)
+		close(gate)
+		f.answered(t, a, n)
+	}
+	if n := f.fe.statsOpen.Load(); n != 0 {
+		t.Errorf("%d streams after slow answers that followed quick ones", n)
 	}
 }
 
