@@ -17,12 +17,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -550,32 +550,10 @@ func benchStartTimed(t testing.TB, env []string, onLine func(at time.Time, line 
 		readerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
-	}
-	p.stdout = pr
-	p.cmd = exec.Command(argv[0], argv[1:]...)
-	p.cmd.Env = env
 	if env == nil {
-		p.cmd.Env = dockerEnv(nil)
+		env = dockerEnv(nil)
 	}
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p.cmd.Stdout = pw
-	p.cmd.Stderr = &p.stderr
-	done := beginCreate(t)
-	err = p.cmd.Start()
-	if err == nil {
-		procs.add(p)
-	}
-	done()
-	pw.Close()
-	if err != nil {
-		pr.Close()
-		t.Fatalf("%s: %v", strings.Join(argv, " "), err)
-	}
-	go func() {
-		defer close(p.readerDone)
+	p.launch(t, argv[0], argv[1:], env, func(pr io.Reader) {
 		defer close(lines)
 		r := bufio.NewReaderSize(pr, 256<<10)
 		var partial []byte
@@ -597,12 +575,7 @@ func benchStartTimed(t testing.TB, env []string, onLine func(at time.Time, line 
 				return
 			}
 		}
-	}()
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.done)
-		procs.remove(p)
-	}()
+	})
 	t.Cleanup(p.Kill)
 	return p
 }

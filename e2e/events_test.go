@@ -113,18 +113,30 @@ func attachEvents(t testing.TB, c Container, args ...string) (ours, ref *eventLi
 	ours = newEventLines(startDocker(t, append([]string{"live", "events", "--format", "json"}, args...)...))
 	// Neither prints before an event, and neither replays the past without
 	// --since: poke until both show one.
-	for attempt := 1; ; attempt++ {
+	awaitBothListening(t, ref, ours, c.ID, 3*time.Second, func() {
 		dockerCmd(t, "pause", c.ID)
 		dockerCmd(t, "unpause", c.ID)
-		ok := func(l *eventLines) bool {
-			deadline := time.After(3 * time.Second)
+	})
+	return ours, ref
+}
+
+// awaitBothListening calls poke (which pauses and unpauses container id)
+// until docker events (ref) and docker live events (ours) have both printed
+// its unpause, each within wait of a poke; it fails the test after 5 tries.
+// The lines read meanwhile are taken as usual.
+func awaitBothListening(t testing.TB, ref, ours *eventLines, id string, wait time.Duration, poke func()) {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		poke()
+		seen := func(l *eventLines) bool {
+			deadline := time.After(wait)
 			for {
 				select {
 				case line, open := <-l.p.Lines:
 					if !open {
 						t.Fatalf("docker %s ended; stderr: %s", strings.Join(l.p.args, " "), l.p.Stderr())
 					}
-					if ev := l.take(t, line); ev.Action == "unpause" && ev.Actor.ID == c.ID {
+					if ev := l.take(t, line); ev.Action == "unpause" && ev.Actor.ID == id {
 						return true
 					}
 				case <-deadline:
@@ -132,9 +144,9 @@ func attachEvents(t testing.TB, c Container, args ...string) (ours, ref *eventLi
 				}
 			}
 		}
-		okRef, okOurs := ok(ref), ok(ours)
+		okRef, okOurs := seen(ref), seen(ours)
 		if okRef && okOurs {
-			return ours, ref
+			return
 		}
 		if attempt == 5 {
 			t.Fatalf("docker events (%v) and docker live events (%v) did not both show an unpause in 5 tries; stderr: %s", okRef, okOurs, ours.p.Stderr())

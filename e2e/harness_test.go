@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"regexp"
@@ -105,16 +106,45 @@ func startDockerEnv(t testing.TB, env []string, args ...string) *Proc {
 		readerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	p.launch(t, "docker", args, dockerEnv(env), func(pr io.Reader) {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-p.stopped:
+				// Nobody reads any more: drain so the process never blocks.
+			}
+		}
+		close(lines)
+	})
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			if s := strings.TrimSpace(p.Stderr()); s != "" {
+				t.Logf("stderr of docker %s:\n%s", strings.Join(args, " "), s)
+			}
+		}
+	})
+	return p
+}
+
+// launch starts name with args and env in its own process group, and runs
+// read on its stdout in a goroutine (p.readerDone closes when read returns).
+// A goroutine reaps the process. The process is registered with procs, so
+// that a signal can kill it, in the same step as it starts.
+func (p *Proc) launch(t testing.TB, name string, args, env []string, read func(stdout io.Reader)) {
+	t.Helper()
 	// An os.Pipe rather than StdoutPipe: reaping the process must not
 	// depend on stdout reaching EOF, which a detached grandchild that kept
 	// the pipe open would delay for ever.
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	p.stdout = pr
-	p.cmd = exec.Command("docker", args...)
-	p.cmd.Env = dockerEnv(env)
+	p.cmd = exec.Command(name, args...)
+	p.cmd.Env = env
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Stdout = pw
 	p.cmd.Stderr = &p.stderr
@@ -128,35 +158,17 @@ func startDockerEnv(t testing.TB, env []string, args ...string) *Proc {
 	pw.Close()
 	if err != nil {
 		pr.Close()
-		t.Fatalf("docker %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	go func() {
 		defer close(p.readerDone)
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 16<<20)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-p.stopped:
-				// Nobody reads any more: drain so the process never blocks.
-			}
-		}
+		read(pr)
 	}()
 	go func() {
 		p.waitErr = p.cmd.Wait()
 		close(p.done)
 		procs.remove(p)
 	}()
-	t.Cleanup(func() {
-		p.Kill()
-		if t.Failed() {
-			if s := strings.TrimSpace(p.Stderr()); s != "" {
-				t.Logf("stderr of docker %s:\n%s", strings.Join(args, " "), s)
-			}
-		}
-	})
-	return p
 }
 
 // procSet tracks the running Procs, so that a signal can kill them all.

@@ -13,10 +13,8 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"os/exec"
@@ -278,41 +276,7 @@ func pmReapDir(dir string) error {
 			}
 		}
 	}
-	for attempt := 0; attempt < 50; attempt++ {
-		pids := fltPIDsNaming(dir)
-		for _, cg := range cgroups {
-			pids = append(pids, fltCgroupPIDs(cg)...)
-		}
-		if len(pids) == 0 {
-			break
-		}
-		for _, cg := range cgroups {
-			fltThaw(cg)
-		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		time.Sleep(100 * time.Millisecond) // let the kernel reap them
-	}
-	var errs []error
-	mounts, err := fltMountsUnder(dir)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, m := range mounts {
-		if err := syscall.Unmount(m, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
-			errs = append(errs, fmt.Errorf("unmount %s: %v", m, err))
-		}
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		errs = append(errs, err)
-	}
-	for _, cg := range cgroups {
-		if err := os.Remove(cg); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return fltReapDir(dir, cgroups)
 }
 
 // TestPodman runs docker live against a real Podman service: state changes
@@ -400,33 +364,10 @@ func pmTestEvents(t *testing.T, s *pmService) {
 	// Neither prints the past without --since: poke with a container of its
 	// own until both show one of its events, so both demonstrably listen.
 	poke := s.run(t, "run", nil)
-	for attempt := 1; ; attempt++ {
+	awaitBothListening(t, ref, ours, poke.ID, 5*time.Second, func() {
 		s.docker(t, "pause", poke.ID)
 		s.docker(t, "unpause", poke.ID)
-		seen := func(l *eventLines) bool {
-			deadline := time.After(5 * time.Second)
-			for {
-				select {
-				case line, open := <-l.p.Lines:
-					if !open {
-						t.Fatalf("docker %s ended; stderr: %s", strings.Join(l.p.args, " "), l.p.Stderr())
-					}
-					if ev := l.take(t, line); ev.Action == "unpause" && ev.Actor.ID == poke.ID {
-						return true
-					}
-				case <-deadline:
-					return false
-				}
-			}
-		}
-		okRef, okOurs := seen(ref), seen(ours)
-		if okRef && okOurs {
-			break
-		}
-		if attempt == 5 {
-			t.Fatalf("docker events (%v) and docker live events (%v) did not both show an unpause in 5 tries; stderr: %s", okRef, okOurs, ours.p.Stderr())
-		}
-	}
+	})
 
 	from := time.Now().UnixNano()
 	c := s.run(t, "run", nil)

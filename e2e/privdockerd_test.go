@@ -299,8 +299,15 @@ func deadRunDirs(prefix string, fields int) map[string][]string {
 // processes by its cgroup), unmounts everything under dir, removes dir and
 // the cgroups.
 func fltReapDaemonDir(dir, cgroup string) error {
+	return fltReapDir(dir, fltCgroupDirs(cgroup))
+}
+
+// fltReapDir kills the processes whose command lines name dir and those in
+// cgroups, unmounts everything under dir, and removes dir and the cgroups.
+// It serves both private daemons: dockerd (fltReapDaemonDir) and Podman
+// (pmReapDir).
+func fltReapDir(dir string, cgroups []string) error {
 	var errs []error
-	cgroups := fltCgroupDirs(cgroup)
 	for attempt := 0; attempt < 50; attempt++ {
 		pids := fltPIDsNaming(dir)
 		for _, cg := range cgroups {

@@ -59,7 +59,7 @@ func runOpen(ctx context.Context, dockerCli command.Cli, opts openOptions, open 
 	}
 	paths := pathsFor(dockerCli)
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(opts.port))
-	listen, err := ensureListener(ctx, dockerCli, paths, addr)
+	listen, tls, err := ensureListener(ctx, dockerCli, paths, addr)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func runOpen(ctx context.Context, dockerCli command.Cli, opts openOptions, open 
 	if err != nil {
 		return fmt.Errorf("cannot read the token: %v", err)
 	}
-	url := pageURL(listen) + "?token=" + strings.TrimSpace(string(token))
+	url := pageURL(listen, tls) + "?token=" + strings.TrimSpace(string(token))
 	fmt.Fprintf(dockerCli.Out(), "docker live page for context %q:\n    %s\n", dockerCli.CurrentContext(), url)
 	if opts.noBrowser {
 		return nil
@@ -91,28 +91,32 @@ func runOpen(ctx context.Context, dockerCli command.Cli, opts openOptions, open 
 	return nil
 }
 
-// pageURL is the page's address on a listener, without any token.
-// A listener on every address is reached on loopback.
-func pageURL(listen string) string {
+// pageURL is the page's address on a listener, without any token; tls
+// says the listener speaks only TLS. A listener on every address is
+// reached on loopback.
+func pageURL(listen string, tls bool) string {
 	if host, port, err := net.SplitHostPort(listen); err == nil && (host == "0.0.0.0" || host == "::") {
 		listen = net.JoinHostPort("127.0.0.1", port)
+	}
+	if tls {
+		return "https://" + listen + "/"
 	}
 	return "http://" + listen + "/"
 }
 
 // ensureListener returns the address of a loopback listener of the
-// context's streamer: one it already has, one it adds on request, or that
-// of a streamer started for the purpose.
-func ensureListener(ctx context.Context, dockerCli command.Cli, paths streamerPaths, addr string) (string, error) {
+// context's streamer, and whether it speaks TLS: one it already has, one it
+// adds on request, or that of a streamer started for the purpose.
+func ensureListener(ctx context.Context, dockerCli command.Cli, paths streamerPaths, addr string) (listen string, tls bool, err error) {
 	if _, _, ok := answering(ctx, paths); !ok {
 		opts := streamer.DefaultOptions()
 		opts.Listen = addr
 		info, started, err := startDetached(ctx, dockerCli, paths, opts)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if started && info.Listen != "" {
-			return info.Listen, nil
+			return info.Listen, info.TLS, nil
 		}
 		// Another command started it first, maybe without a listener.
 	}
@@ -120,8 +124,9 @@ func ensureListener(ctx context.Context, dockerCli command.Cli, paths streamerPa
 }
 
 // requestListener asks the running streamer, on its peer-checked Unix
-// socket, to listen on addr as well.
-func requestListener(ctx context.Context, paths streamerPaths, addr string) (string, error) {
+// socket, to listen on addr as well; it answers with the listener's address
+// and whether it speaks TLS.
+func requestListener(ctx context.Context, paths streamerPaths, addr string) (string, bool, error) {
 	hc := &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dialSocket(ctx, paths.Socket) },
 	}}
@@ -131,32 +136,32 @@ func requestListener(ctx context.Context, paths streamerPaths, addr string) (str
 	body, _ := json.Marshal(server.ListenRequest{Addr: addr})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker-live"+server.ListenPath, bytes.NewReader(body))
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("cannot reach the streamer on %s: %v", paths.Socket, err)
+		return "", false, fmt.Errorf("cannot reach the streamer on %s: %v", paths.Socket, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode == http.StatusNotFound {
-		return "", errors.New("the running streamer is older and cannot add a listener: run 'docker live stop', then 'docker live open' again")
+		return "", false, errors.New("the running streamer is older and cannot add a listener: run 'docker live stop', then 'docker live open' again")
 	}
 	if resp.StatusCode != http.StatusOK {
 		var m struct {
 			Error struct{ Message string } `json:"error"`
 		}
 		if json.Unmarshal(data, &m) == nil && m.Error.Message != "" {
-			return "", fmt.Errorf("the streamer cannot listen on %s: %s", addr, m.Error.Message)
+			return "", false, fmt.Errorf("the streamer cannot listen on %s: %s", addr, m.Error.Message)
 		}
-		return "", fmt.Errorf("the streamer cannot listen on %s: %s", addr, resp.Status)
+		return "", false, fmt.Errorf("the streamer cannot listen on %s: %s", addr, resp.Status)
 	}
 	var reply server.ListenReply
 	if err := json.Unmarshal(data, &reply); err != nil || reply.Listen == "" {
-		return "", fmt.Errorf("the streamer's answer to %s is not understood: %q", server.ListenPath, data)
+		return "", false, fmt.Errorf("the streamer's answer to %s is not understood: %q", server.ListenPath, data)
 	}
-	return reply.Listen, nil
+	return reply.Listen, reply.TLS, nil
 }
 
 // desktopOpener returns the desktop's way to open a file in the browser,

@@ -26,9 +26,12 @@ func TestPageURL(t *testing.T) {
 		"[::]:8765":      "http://127.0.0.1:8765/",
 		"[::1]:8765":     "http://[::1]:8765/",
 	} {
-		if got := pageURL(listen); got != want {
+		if got := pageURL(listen, false); got != want {
 			t.Errorf("pageURL(%q) = %q, want %q", listen, got, want)
 		}
+	}
+	if got := pageURL("0.0.0.0:8765", true); got != "https://127.0.0.1:8765/" {
+		t.Errorf("pageURL of a TLS listener = %q, want https://127.0.0.1:8765/", got)
 	}
 	if got := listenText(statusRow{streamerInfo: streamerInfo{Listen: "127.0.0.1:1"}, URL: "http://127.0.0.1:1/"}); got != "http://127.0.0.1:1/" {
 		t.Errorf("LISTEN column with a URL: %q", got)

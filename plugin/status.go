@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/command"
@@ -82,10 +81,7 @@ func listStreamers(ctx context.Context) ([]statusRow, error) {
 		// every interface keeps its own address in the table, so that the
 		// exposure stays visible.
 		if info.Listen != "" && streamer.IsLoopback(info.Listen) {
-			row.URL = pageURL(info.Listen)
-			if info.TLS {
-				row.URL = "https" + strings.TrimPrefix(row.URL, "http")
-			}
+			row.URL = pageURL(info.Listen, info.TLS)
 		}
 		out = append(out, row)
 	}

@@ -509,38 +509,16 @@ func watchLoop(ctx context.Context, out io.Writer, wv *watchView, state *watchSt
 		framer = output.NewFramer(tty)
 		defer func() { _, _ = out.Write(framer.Restore()) }()
 	}
-	var lastStats time.Time
-	var pending <-chan time.Time
+	pacer := newStatsPacer(wv.opts.interval)
 	argsChecked := false
 	written := map[string]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(wv.opts.interval)
 	defer redraw.Stop()
 	for {
-		var statsUpdate bool
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-runErr:
+		// Plain output only changes when data does.
+		draw, err := pacer.nextFrame(ctx, runErr, state.stateCh, state.statsCh, redraw.C, table && tty)
+		if !draw {
 			return err
-		case <-state.stateCh:
-		case <-state.statsCh:
-			if since := time.Since(lastStats); since < wv.opts.interval {
-				if pending == nil {
-					pending = time.After(wv.opts.interval - since)
-				}
-				continue
-			}
-			statsUpdate = true
-		case <-pending:
-			statsUpdate = true
-		case <-redraw.C:
-			if !table || !tty {
-				continue // plain output only changes when data does
-			}
-		}
-		if statsUpdate {
-			pending = nil
-			lastStats = time.Now()
 		}
 		v := state.snapshot(true)
 		if v.haveState && !argsChecked {

@@ -310,37 +310,16 @@ func watchContextsLoop(ctx context.Context, out io.Writer, base *watchView, feed
 		return nil
 	}
 	stateCh, statsCh := feeds[0].state.stateCh, feeds[0].state.statsCh
-	var lastStats time.Time
-	var pending <-chan time.Time
+	pacer := newStatsPacer(base.opts.interval)
 	argsChecked := make([]bool, len(feeds))
 	written := map[rowKey]time.Time{} // per container, the sample time of its last line (json, templates)
 	redraw := time.NewTicker(base.opts.interval)
 	defer redraw.Stop()
 	views := make([]view, len(feeds))
 	for {
-		var statsUpdate bool
-		select {
-		case <-ctx.Done():
+		// Plain output only changes when data does.
+		if draw, _ := pacer.nextFrame(ctx, nil, stateCh, statsCh, redraw.C, table && tty); !draw {
 			return nil
-		case <-stateCh:
-		case <-statsCh:
-			if since := time.Since(lastStats); since < base.opts.interval {
-				if pending == nil {
-					pending = time.After(base.opts.interval - since)
-				}
-				continue
-			}
-			statsUpdate = true
-		case <-pending:
-			statsUpdate = true
-		case <-redraw.C:
-			if !table || !tty {
-				continue // plain output only changes when data does
-			}
-		}
-		if statsUpdate {
-			pending = nil
-			lastStats = time.Now()
 		}
 		idle, ended := true, 0
 		var problems []string

@@ -262,8 +262,8 @@ func TestListenAddsTCPWithoutDroppingClients(t *testing.T) {
 	subscribeAndGreet(t, ws, stream.Subscription{Topics: []string{stream.TopicContainers}})
 
 	r, resp := postListen(t, ts, "127.0.0.1:0")
-	if resp.StatusCode != http.StatusOK || !r.Added || r.Listen == "" {
-		t.Fatalf("listen: %s %+v", resp.Status, r)
+	if resp.StatusCode != http.StatusOK || !r.Added || r.Listen == "" || r.TLS {
+		t.Fatalf("listen: %s %+v, want a plain listener added", resp.Status, r)
 	}
 	if len(told) != 1 || told[0] != r.Listen || loads != 1 {
 		t.Errorf("OnListen told %v, LoadToken called %d times; want [%s] and 1", told, loads, r.Listen)

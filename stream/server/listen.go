@@ -26,6 +26,9 @@ type ListenRequest struct {
 type ListenReply struct {
 	Listen string `json:"listen"` // the listener's address, host:port
 	Added  bool   `json:"added"`  // false: an existing listener was reused
+	// TLS says the listener speaks only TLS (the streamer's --tls-cert), so
+	// that the page's URL given to users starts with https.
+	TLS bool `json:"tls,omitempty"`
 }
 
 // ListenTCP opens a TCP listener on addr and serves it as ServeTCP does,
@@ -106,5 +109,5 @@ func (s *Server) serveListen(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(ListenReply{Listen: addr, Added: added})
+	_ = json.NewEncoder(w).Encode(ListenReply{Listen: addr, Added: added, TLS: s.cfg.TLS != nil})
 }

@@ -177,6 +177,16 @@ func TestTLSListener(t *testing.T) {
 		t.Error("a TLS 1.1 handshake succeeded")
 	}
 
+	// A listener added on request speaks TLS too, and says so, so that
+	// `docker live open` prints an https URL.
+	r, listenResp := postListen(t, ts, "127.0.0.1:0")
+	if listenResp.StatusCode != http.StatusOK || !r.TLS || r.Listen == "" {
+		t.Fatalf("listen on a TLS streamer: %s %+v, want a TLS listener", listenResp.Status, r)
+	}
+	if code, _, err := getMetrics(httpsClient(pool(s.ca)), "https://"+r.Listen); err != nil || code != http.StatusOK {
+		t.Errorf("scrape over TLS on the added listener: %d %v", code, err)
+	}
+
 	// The token is still required under TLS.
 	resp, err := httpsClient(pool(s.ca)).Get("https://" + ts.addr + stream.MetricsPath)
 	if err != nil {

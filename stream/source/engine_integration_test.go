@@ -134,7 +134,7 @@ func TestRealEngineLifecycleAndStats(t *testing.T) {
 	rec := newRecorder()
 	s, stop := runSource(t, Config{Client: cli, Sink: rec, Logf: t.Logf})
 	waitReset(t, rec, 1)
-	if st := rec.snapshot()[0].engine; st.State != stream.EngineConnected || st.Version == "" || st.APIVersion == "" {
+	if st := rec.snapshot()[1].engine; st.State != stream.EngineConnected || st.Version == "" || st.APIVersion == "" {
 		t.Errorf("engine status = %+v", st)
 	}
 

@@ -62,8 +62,10 @@ const staleRetries = 3
 
 // Source follows one Engine and reports to a Sink:
 //
-//   - On (re)connecting: EngineStatus(connected), then Reset with every
-//     container, fully inspected.
+//   - On (re)connecting: Reset with every container, fully inspected, then
+//     EngineStatus(connected). In that order, a client that waits for
+//     "connected" (watch --no-stream on a new streamer) finds the whole
+//     list already there, not an empty or partial table.
 //   - For each Engine event, of any type: first the state change it makes
 //     (Upsert or Remove), then Event with the message as received. A client
 //     reacting to an event thus already finds the state it describes.
@@ -253,8 +255,8 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	for i := range all {
 		s.containers[all[i].ID] = &entry{c: all[i]}
 	}
-	s.cfg.Sink.EngineStatus(stream.EngineStatus{State: stream.EngineConnected, Version: ver.Version, APIVersion: ver.APIVersion})
 	s.cfg.Sink.Reset(all)
+	s.cfg.Sink.EngineStatus(stream.EngineStatus{State: stream.EngineConnected, Version: ver.Version, APIVersion: ver.APIVersion})
 	s.mu.Unlock()
 	for _, c := range all {
 		if collected(c.State) {

@@ -33,7 +33,11 @@ func newTestSource(t *testing.T, fe *fakeEngine) (*Source, *recorder, func()) {
 
 func waitReset(t *testing.T, rec *recorder, n int) {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("reset #%d", n), func() bool { return rec.count(isKind("reset")) >= n })
+	// Each reset is followed by its "connected" (see Source), so a test
+	// that waits for the n-th reset sees both.
+	waitFor(t, fmt.Sprintf("reset #%d", n), func() bool {
+		return rec.count(isKind("reset")) >= n && rec.count(isEngine(stream.EngineConnected)) >= n
+	})
 }
 
 func TestSubscribesBeforeListingAndFillsContainers(t *testing.T) {
@@ -68,11 +72,13 @@ func TestSubscribesBeforeListingAndFillsContainers(t *testing.T) {
 	}
 
 	calls := rec.snapshot()
-	if calls[0].kind != "engine" || calls[0].engine != (stream.EngineStatus{State: stream.EngineConnected, Version: "20.10.99-fake", APIVersion: "1.41"}) {
-		t.Errorf("first call = %+v, want engine connected with versions", calls[0])
+	// The list first, then "connected": a client waiting for the Engine
+	// then finds every container there.
+	if calls[0].kind != "reset" || len(calls[0].reset) != 2 {
+		t.Fatalf("first call = %+v, want reset of 2", calls[0])
 	}
-	if calls[1].kind != "reset" || len(calls[1].reset) != 2 {
-		t.Fatalf("second call = %+v, want reset of 2", calls[1])
+	if calls[1].kind != "engine" || calls[1].engine != (stream.EngineStatus{State: stream.EngineConnected, Version: "20.10.99-fake", APIVersion: "1.41"}) {
+		t.Errorf("second call = %+v, want engine connected with versions", calls[1])
 	}
 	got, _ := rec.get(web)
 	if got.Name != "shop-web-1" || got.Image != "fake/app:1" || got.Command != "/app serve --greeting 'hello world'" ||
@@ -410,8 +416,8 @@ func TestEngineLossReconnectsAndResumes(t *testing.T) {
 
 	calls := rec.snapshot()
 	reset2 := indexOf(calls, indexOf(calls, 0, isKind("reset"))+1, isKind("reset"))
-	if calls[reset2-1].kind != "engine" || calls[reset2-1].engine.State != stream.EngineConnected {
-		t.Errorf("call before the second reset = %+v, want engine connected", calls[reset2-1])
+	if calls[reset2+1].kind != "engine" || calls[reset2+1].engine.State != stream.EngineConnected {
+		t.Errorf("call after the second reset = %+v, want engine connected", calls[reset2+1])
 	}
 	var ids []string
 	for _, x := range calls[reset2].reset {
@@ -466,7 +472,7 @@ func TestListInspectsAtMostEightAtOnce(t *testing.T) {
 	waitFor(t, "8 inspects in flight", func() bool { return fe.inspecting.Load() == maxInspects })
 	close(gate)
 	waitReset(t, rec, 1)
-	if n := len(rec.snapshot()[1].reset); n != 40 {
+	if n := len(rec.snapshot()[0].reset); n != 40 {
 		t.Errorf("reset of %d containers, want 40", n)
 	}
 	if m := fe.maxInspecting.Load(); m != maxInspects {
