@@ -7,10 +7,8 @@ package e2e
 // full.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -53,10 +51,10 @@ func (b *bench) memoryFigure(t *testing.T, n int) {
 	sec := b.rep.section(figMemory, "")
 	ids := b.fleet.ensure(t, n)
 	if len(sec.notes) == 0 {
-		sec.note("Each streamer is started the way a user's first `docker live` starts it, `docker-live live serve --detach --idle-timeout 0 " +
-			"--stats-source SOURCE` (default --history 5m, default GOGC, no GOMEMLIMIT), under a DOCKER_CONFIG of its own, while the run's " +
+		sec.note("Each streamer is started fresh, the way a user's first `docker live` starts it (the run's previous streamer stopped first): " +
+			"`docker live serve --detach --idle-timeout 0 --stats-source SOURCE` (default --history 5m, default GOGC, no GOMEMLIMIT), while the run's " +
 			"fleet of idle labelled containers runs. VmHWM at start-up is read as soon as /v1/health counts every container (the list and " +
-			"the inspect of each are done, the first samples taken). Then one `docker-live live watch --format json --filter label=...` " +
+			"the inspect of each are done, and `live watch --no-stream` shows a sample of every container). Then one `docker live watch --format json --filter label=...` " +
 			"attaches; once it has printed the fleet's first table, the streamer's VmRSS is sampled every 200 ms for the window (the peak " +
 			"is shown) and PSS read from /proc/PID/smaps_rollup at its end. The history is full from the first sample: each container's " +
 			"ring is written in full when it is made (stream/hub newHistRing), so its pages are resident at once rather than over 5 minutes; " +
@@ -69,52 +67,36 @@ func (b *bench) memoryFigure(t *testing.T, n int) {
 }
 
 func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source string) {
-	config := filepath.Join(tmpRoot, fmt.Sprintf("mem-%s-%d", source, len(ids)))
-	if err := os.MkdirAll(config, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	env := mergeEnv(os.Environ(), []string{"DOCKER_CONFIG=" + config})
-	if out, err := commandOutput(time.Minute, env, pluginPath, "live", "serve", "--detach", "--idle-timeout", "0", "--stats-source", source); err != nil {
-		t.Fatalf("live serve --detach --stats-source %s: %v: %s", source, err, oneLine(out))
-	}
-	t.Cleanup(func() { _, _ = commandOutput(30*time.Second, env, pluginPath, "live", "stop") })
-	out, err := commandOutput(30*time.Second, env, pluginPath, "live", "status", "--format", "json")
-	var info struct {
-		PID    int    `json:"pid"`
-		Socket string `json:"socket"`
-	}
-	if err != nil || json.Unmarshal([]byte(benchFirstLine(out)), &info) != nil || info.PID == 0 {
-		t.Fatalf("live status --format json: %v: %s", err, oneLine(out))
-	}
+	// A fresh streamer, as a user's first `docker live` starts it: the
+	// run's current one is stopped first, so that VmHWM holds this
+	// streamer's start-up only.
+	b.stopStreamer(t)
+	info := b.ensureStreamer(t, source)
+	defer b.stopStreamer(t)
 	var startup benchMem
 	eventually(t, time.Minute, func() error {
-		h, err := benchHealth(info.Socket)
+		h, err := benchHealth(info.socket)
 		if err != nil {
 			return err
 		}
 		if c, _ := h["containers"].(float64); int(c) < len(ids) {
 			return fmt.Errorf("streamer holds %v of %d containers", h["containers"], len(ids))
 		}
-		m, _ := h["stats_sources"].(map[string]any)
-		sampled := 0
-		for _, v := range m {
-			c, _ := v.(float64)
-			sampled += int(c)
-		}
-		if sampled < len(ids) {
-			return fmt.Errorf("streamer samples %d of %d containers", sampled, len(ids))
-		}
 		return nil
 	})
-	startup = benchRSS(info.PID)
+	// Start-up ends with a sample of every container: the API source
+	// counts a container as collected from its first request, before any
+	// sample (and may then switch to streams), so its count says too little.
+	b.waitWarm(t, ids)
+	startup = benchRSS(info.pid)
 	held := "?"
-	if h, err := benchHealth(info.Socket); err == nil {
+	if h, err := benchHealth(info.socket); err == nil {
 		c, _ := h["containers"].(float64)
 		held = strconv.Itoa(int(c))
 	}
 
 	var first benchLineCount
-	benchStartTimed(t, env, first.onLine, pluginPath, "live", "watch", "--format", "json", "--filter", "label="+b.fleet.label)
+	benchStartTimed(t, dockerEnv(nil), first.onLine, "docker", "live", "watch", "--format", "json", "--filter", "label="+b.fleet.label)
 	eventually(t, time.Minute, func() error {
 		if n := first.n(); n < len(ids) {
 			return fmt.Errorf("live watch printed %d of %d rows", n, len(ids))
@@ -123,10 +105,10 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 	})
 	window := b.sc.window / 2
 	load := benchLoadAvg()
-	rss := benchSampleRSS(info.PID)
+	rss := benchSampleRSS(info.pid)
 	time.Sleep(window) // the measurement window itself
 	peak, last := rss.end()
-	sm := benchReadSmaps(info.PID)
+	sm := benchReadSmaps(info.pid)
 
 	limit := int64(10 << 10) // KiB
 	if source == "api" {
@@ -150,5 +132,4 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 	})
 	sec.note("%d containers, %s: the streamer held %s containers (the fleet's and any others on the Engine); load average %s at the window's start.",
 		len(ids), source, held, load)
-	_, _ = commandOutput(30*time.Second, env, pluginPath, "live", "stop")
 }

@@ -5,8 +5,9 @@
 //
 // It speaks just enough of API 1.41 for the streamer: /_ping, /version,
 // /info, /events (a paced stream of container events), /containers/json,
-// /containers/{id}/json and /containers/{id}/stats (one constant record a
-// second per running container).
+// /containers/{id}/json and /containers/{id}/stats (a stream of one constant
+// record a second per running container, or one one-shot record, which the
+// streamer's API source polls for on API 1.41).
 package synthetic
 
 import (
@@ -334,18 +335,26 @@ func (e *FakeEngine) serveInspect(w http.ResponseWriter, idOrName string) {
 }
 
 // statsRecord is a cheap, constant reading; only the timestamps and the
-// growing CPU counters change, so that CPU % is defined.
-func statsRecord(dst []byte, id, name string, now, prev time.Time, n uint64) []byte {
+// growing CPU counters change, so that CPU % is defined: each step n adds
+// 10 ms of CPU time against 2 s of the system's (two CPUs for a second), 1 %.
+// A one-shot record has no previous reading, as the Engine's (API 1.41)
+// has none: its precpu_stats and preread are empty.
+func statsRecord(dst []byte, id, name string, now, prev time.Time, n uint64, oneShot bool) []byte {
 	dst = append(dst, `{"read":"`...)
 	dst = now.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = append(dst, `","preread":"`...)
 	dst = prev.UTC().AppendFormat(dst, time.RFC3339Nano)
 	dst = fmt.Appendf(dst, `","pids_stats":{"current":3},"blkio_stats":{"io_service_bytes_recursive":[{"major":8,"minor":0,"op":"Read","value":4096},{"major":8,"minor":0,"op":"Write","value":8192}]},`+
-		`"num_procs":0,"cpu_stats":{"cpu_usage":{"total_usage":%d,"usage_in_kernelmode":0,"usage_in_usermode":%d},"system_cpu_usage":%d,"online_cpus":2,"throttling_data":{}},`+
-		`"precpu_stats":{"cpu_usage":{"total_usage":%d},"system_cpu_usage":%d,"online_cpus":2,"throttling_data":{}},`+
-		`"memory_stats":{"usage":16777216,"max_usage":20971520,"stats":{"total_inactive_file":1048576},"limit":8589934592},`+
+		`"num_procs":0,"cpu_stats":{"cpu_usage":{"total_usage":%d,"usage_in_kernelmode":0,"usage_in_usermode":%d},"system_cpu_usage":%d,"online_cpus":2,"throttling_data":{}},`,
+		(n+1)*10_000_000, (n+1)*10_000_000, (n+1)*2_000_000_000)
+	if oneShot {
+		dst = append(dst, `"precpu_stats":{"cpu_usage":{"total_usage":0},"throttling_data":{}},`...)
+	} else {
+		dst = fmt.Appendf(dst, `"precpu_stats":{"cpu_usage":{"total_usage":%d},"system_cpu_usage":%d,"online_cpus":2,"throttling_data":{}},`, n*10_000_000, n*2_000_000_000)
+	}
+	dst = fmt.Appendf(dst, `"memory_stats":{"usage":16777216,"max_usage":20971520,"stats":{"total_inactive_file":1048576},"limit":8589934592},`+
 		`"name":"/%s","id":%q,"networks":{"eth0":{"rx_bytes":%d,"tx_bytes":%d}}}`+"\n",
-		(n+1)*10_000_000, (n+1)*10_000_000, (n+1)*2_000_000_000, n*10_000_000, n*2_000_000_000, name, id, 1000*n, 500*n)
+		name, id, 1000*n, 500*n)
 	return dst
 }
 
@@ -356,7 +365,9 @@ func (e *FakeEngine) serveStats(w http.ResponseWriter, r *http.Request, idOrName
 		return
 	}
 	c := e.containers[i]
-	stream := r.URL.Query().Get("stream") != "0" && r.URL.Query().Get("stream") != "false"
+	q := r.URL.Query()
+	stream := q.Get("stream") != "0" && q.Get("stream") != "false"
+	oneShot := !stream && (q.Get("one-shot") == "1" || q.Get("one-shot") == "true")
 	w.Header().Set("Content-Type", "application/json")
 	rc := http.NewResponseController(w)
 	var buf []byte
@@ -364,7 +375,7 @@ func (e *FakeEngine) serveStats(w http.ResponseWriter, r *http.Request, idOrName
 	write := func(n uint64) error {
 		now := time.Now()
 		if c.running {
-			buf = statsRecord(buf[:0], c.id, c.name, now, prev, n)
+			buf = statsRecord(buf[:0], c.id, c.name, now, prev, n, oneShot)
 		} else {
 			buf = append(buf[:0], `{"read":"0001-01-01T00:00:00Z","preread":"0001-01-01T00:00:00Z","name":"/`+c.name+`","id":"`+c.id+`"}`+"\n"...)
 		}
@@ -374,6 +385,12 @@ func (e *FakeEngine) serveStats(w http.ResponseWriter, r *http.Request, idOrName
 		}
 		e.statsSent.Add(1)
 		return rc.Flush()
+	}
+	if oneShot {
+		// The counters grow with the Engine's uptime, one step per stats
+		// interval, so that a poller's successive answers give 1 %.
+		_ = write(uint64(e.clock().Sub(e.started)/e.cfg.StatsInterval) + 1)
+		return
 	}
 	if !stream {
 		_ = write(1)

@@ -2,10 +2,13 @@ package synthetic
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -92,5 +95,62 @@ func TestFakeEngineServesTheStreamersRequests(t *testing.T) {
 	}
 	if e.EventsSent() < 1000 {
 		t.Errorf("EventsSent = %d, want >= 1000", e.EventsSent())
+	}
+}
+
+// A one-shot answer has no previous reading, as the Engine's (API 1.41)
+// has none, and its counters grow with time, so that a poller comparing two
+// answers an interval apart gets a defined CPU % (1 %).
+func TestFakeEngineAnswersOneShotStats(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	e, err := start(Config{Containers: 3, Running: 1, StatsInterval: time.Second}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	c, err := client.New(client.WithHost(e.Host()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	oneShot := func(id string) container.StatsResponse {
+		t.Helper()
+		res, err := c.ContainerStats(ctx, id, client.ContainerStatsOptions{})
+		if err != nil {
+			t.Fatalf("one-shot stats: %v", err)
+		}
+		defer res.Body.Close()
+		var rec container.StatsResponse
+		if err := json.NewDecoder(res.Body).Decode(&rec); err != nil {
+			t.Fatalf("decoding one-shot stats: %v", err)
+		}
+		return rec
+	}
+	first := oneShot("syn-00000")
+	if first.Read.IsZero() || !first.PreRead.IsZero() || first.PreCPUStats.SystemUsage != 0 || first.PreCPUStats.CPUUsage.TotalUsage != 0 {
+		t.Errorf("one-shot answer with a previous reading: read %v preread %v precpu %+v", first.Read, first.PreRead, first.PreCPUStats)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	second := oneShot("syn-00000")
+	cpu := float64(second.CPUStats.CPUUsage.TotalUsage - first.CPUStats.CPUUsage.TotalUsage)
+	sys := float64(second.CPUStats.SystemUsage - first.CPUStats.SystemUsage)
+	if sys <= 0 || cpu/sys*2*100 != 1 {
+		t.Errorf("two one-shot answers 2 s apart: cpu delta %v, system delta %v; want 1 %%", cpu, sys)
+	}
+	if stopped := oneShot("syn-00001"); !stopped.Read.IsZero() {
+		t.Errorf("one-shot answer for an exited container has a reading at %v", stopped.Read)
+	}
+	if _, streams := e.Streams(); streams != 0 {
+		t.Errorf("%d stats streams open after one-shot requests", streams)
 	}
 }

@@ -31,6 +31,12 @@ const (
 // same rhythm as the Engine's own sampling.
 const cgroupPass = time.Second
 
+// maxProbes bounds the inspects in flight for probes. At start-up every
+// running container is probed at once; 200 inspect answers decoded side by
+// side made the streamer's start-up peak (VmHWM) some 7 MiB higher than the
+// API source's.
+const maxProbes = 4
+
 // Where the direct source looks; tests point them elsewhere.
 var (
 	procRoot   = "/proc"
@@ -57,6 +63,7 @@ type cgroupCollector struct {
 	targets   map[string]*cgTarget
 	probing   map[string]context.CancelFunc
 	delegated map[string]bool
+	probeSlot chan struct{} // maxProbes tokens
 	closed    bool
 	wg        sync.WaitGroup
 	lastPass  atomic.Int64 // ns the newest pass took, for /metrics (passtime.go)
@@ -76,6 +83,7 @@ func newCgroupCollector(ctx context.Context, c EngineAPI, sink stream.Sink, logf
 		targets:   make(map[string]*cgTarget),
 		probing:   make(map[string]context.CancelFunc),
 		delegated: make(map[string]bool),
+		probeSlot: make(chan struct{}, maxProbes),
 	}
 	cc.wg.Add(1)
 	go cc.loop()
@@ -99,7 +107,15 @@ func (cc *cgroupCollector) start(id string, info stream.Container) {
 func (cc *cgroupCollector) probe(ctx context.Context, id string, info stream.Container) {
 	defer cc.wg.Done()
 	var target *cgroup.Target
-	res, err := cc.client.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	var res client.ContainerInspectResult
+	var err error
+	select {
+	case cc.probeSlot <- struct{}{}:
+		res, err = cc.client.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+		<-cc.probeSlot
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	if err == nil {
 		pid := 0
 		if res.Container.State != nil {

@@ -273,6 +273,9 @@ func TestForcedCgroupNeverUsesAPI(t *testing.T) {
 	if n := fe.statsOpen.Load(); n != 0 {
 		t.Errorf("%d Engine stats streams open in forced cgroup mode", n)
 	}
+	if n := fe.askedOneShot(remote) + fe.askedOneShot(local); n != 0 {
+		t.Errorf("%d one-shot stats requests in forced cgroup mode", n)
+	}
 	if n := rec.count(func(c call) bool { return c.kind == "stats" && c.id == remote }); n != 0 {
 		t.Errorf("%d samples for a container that cannot be read directly", n)
 	}

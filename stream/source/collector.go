@@ -19,7 +19,9 @@ import (
 // StatsMode chooses where resource samples come from.
 type StatsMode string
 
-// StatsAPI reads the Engine's stats API: one stream per running container.
+// StatsAPI reads the Engine's stats API: one-shot requests once a second
+// per running container (statspoll.go), or one stream per container where
+// the Engine has no one-shot.
 const StatsAPI StatsMode = "api"
 
 // collector is the seam between the Source and a stats backend, so that a
@@ -48,7 +50,20 @@ type collector interface {
 	close()
 }
 
-// apiCollector keeps one Engine stats stream per collected container.
+// newAPIStats builds the Engine API stats source: one-shot requests by a few
+// workers (statspoll.go) on an Engine that honours them (API 1.41 on), with
+// one stream per container as the fallback for older Engines and for those
+// found to ignore one-shot.
+func (s *Source) newAPIStats(ctx context.Context, apiVersion string) collector {
+	streams := newAPICollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive)
+	if !apiVersionAtLeast(apiVersion, oneShotAPI) {
+		return streams
+	}
+	return newPollCollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive, streams, realPollClock(), statsPollInterval)
+}
+
+// apiCollector keeps one Engine stats stream per collected container: the
+// API source on Engines before API 1.41, which have no one-shot.
 type apiCollector struct {
 	ctx    context.Context
 	client EngineAPI

@@ -56,6 +56,23 @@ type fakeEngine struct {
 	statsOpen     atomic.Int64 // streaming stats requests in flight
 	statsOpened   sync.Map     // id -> *atomic.Int64, streams ever opened
 	statsTick     time.Duration
+	// apiVersion is what /_ping and /version report: "1.41" unless a test
+	// wants an Engine without one-shot ("1.40"), whose API stats source
+	// streams.
+	apiVersion string
+	// oneShots counts one-shot stats requests per id (*atomic.Int64).
+	oneShots sync.Map
+	// oneShotGate, when set for an id, holds that container's one-shot
+	// answers until it is closed (a slow or stuck container).
+	oneShotGate map[string]chan struct{}
+	// ignoreOneShot answers stream=false with a previous reading, as an
+	// Engine that does not know one-shot does.
+	ignoreOneShot bool
+	// failOneShot answers the ids in it with a server error.
+	failOneShot map[string]bool
+	// readClock stamps one-shot answers (time.Now unless a test drives
+	// time by hand).
+	readClock func() time.Time
 	// dials counts the connections fe.client's clients tried to open,
 	// refused ones included, so that tests can wait for failed attempts.
 	dials atomic.Int64
@@ -71,13 +88,17 @@ type fakeContainer struct {
 func newFakeEngine(t *testing.T) *fakeEngine {
 	t.Helper()
 	fe := &fakeEngine{
-		t:          t,
-		conns:      map[net.Conn]struct{}{},
-		containers: map[string]*fakeContainer{},
-		subs:       map[chan events.Message]struct{}{},
-		breakStats: map[string]chan struct{}{},
-		downCh:     make(chan struct{}),
-		statsTick:  10 * time.Millisecond,
+		t:           t,
+		conns:       map[net.Conn]struct{}{},
+		containers:  map[string]*fakeContainer{},
+		subs:        map[chan events.Message]struct{}{},
+		breakStats:  map[string]chan struct{}{},
+		downCh:      make(chan struct{}),
+		statsTick:   10 * time.Millisecond,
+		apiVersion:  "1.41",
+		oneShotGate: map[string]chan struct{}{},
+		failOneShot: map[string]bool{},
+		readClock:   time.Now,
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -162,6 +183,12 @@ func (fe *fakeEngine) setInspectGate(g chan struct{}) {
 	fe.mu.Lock()
 	fe.inspectGate = g
 	fe.mu.Unlock()
+}
+
+// askedOneShot is how many one-shot stats requests for id arrived.
+func (fe *fakeEngine) askedOneShot(id string) int64 {
+	v, _ := fe.oneShots.LoadOrStore(id, new(atomic.Int64))
+	return v.(*atomic.Int64).Load()
 }
 
 func (fe *fakeEngine) opened(id string) int64 {
@@ -358,13 +385,18 @@ func (fe *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	fe.mu.Unlock()
 	switch {
 	case path == "/_ping":
-		w.Header().Set("Api-Version", "1.41")
+		fe.mu.Lock()
+		w.Header().Set("Api-Version", fe.apiVersion)
+		fe.mu.Unlock()
 		w.Header().Set("Ostype", "linux")
 		if r.Method == http.MethodGet {
 			_, _ = w.Write([]byte("OK"))
 		}
 	case path == "/version":
-		writeJSON(w, map[string]string{"Version": "20.10.99-fake", "ApiVersion": "1.41", "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"})
+		fe.mu.Lock()
+		v := fe.apiVersion
+		fe.mu.Unlock()
+		writeJSON(w, map[string]string{"Version": "20.10.99-fake", "ApiVersion": v, "MinAPIVersion": "1.12", "Os": "linux", "Arch": "amd64"})
 	case path == "/info":
 		writeJSON(w, map[string]string{"SystemTime": now3339()})
 	case path == "/events":
@@ -566,12 +598,45 @@ func (fe *fakeEngine) serveStats(w http.ResponseWriter, r *http.Request, id stri
 			http.Error(w, "fake engine: want one-shot", http.StatusBadRequest)
 			return
 		}
+		v, _ := fe.oneShots.LoadOrStore(id, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+		fe.mu.Lock()
+		gate := fe.oneShotGate[id]
+		ignore := fe.ignoreOneShot
+		fail := fe.failOneShot[id]
+		readClock := fe.readClock
+		fe.mu.Unlock()
+		if fail {
+			http.Error(w, `{"message":"fake engine: stats failed"}`, http.StatusInternalServerError)
+			return
+		}
+		if gate != nil {
+			select {
+			case <-gate:
+			case <-down:
+				return
+			case <-r.Context().Done():
+				return
+			}
+		}
 		fe.mu.Lock()
 		fc.cpu += 500_000_000 // half a CPU-second per round
 		fc.sys += 2_000_000_000
 		cpu, sys := fc.cpu, fc.sys
 		fe.mu.Unlock()
-		_ = enc.Encode(rec(cpu, sys))
+		fe.mu.Lock()
+		running := fc.inspect.State != nil && (fc.inspect.State.Running || fc.inspect.State.Paused)
+		fe.mu.Unlock()
+		out := rec(cpu, sys)
+		out.Read = readClock()
+		if !running {
+			out = container.StatsResponse{ID: id, Name: "/x"} // no reading, as the Engine answers
+		}
+		if ignore {
+			out.PreRead = out.Read.Add(-time.Second)
+			out.PreCPUStats = container.CPUStats{CPUUsage: container.CPUUsage{TotalUsage: cpu - 500_000_000}, SystemUsage: sys - 2_000_000_000, OnlineCPUs: 2}
+		}
+		_ = enc.Encode(out)
 		return
 	}
 	fe.statsOpen.Add(1)

@@ -4,7 +4,7 @@ import "time"
 
 // LastStatsPass is how long the direct (cgroup) source's newest pass over
 // every container took; ok is false before the first pass, and always with
-// --stats-source api, which has no passes (one stream per container).
+// --stats-source api, which polls each container on its own schedule.
 func (s *Source) LastStatsPass() (d time.Duration, ok bool) {
 	s.collMu.Lock()
 	coll := s.coll

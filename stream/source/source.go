@@ -72,7 +72,8 @@ const staleRetries = 3
 //     Container events are applied without asking the Engine; where an
 //     event cannot tell everything (create, start, die, rename, update, ...)
 //     an inspect follows in the background and may Upsert again.
-//   - Stats from one collector goroutine per running or paused container.
+//   - Stats of every running or paused container, from the stats source
+//     (a few polling workers, one stream per container, or the cgroup pass).
 //     No Stats call for a container follows its Remove.
 //   - On Engine loss: all stats stop, then EngineStatus(unavailable) once
 //     per outage; reconnects back off with jitter. The new event stream
@@ -175,17 +176,16 @@ func (s *Source) StatsSources() map[string]string {
 	return coll.sources()
 }
 
-// newCollector builds this connection's stats backend for the mode.
-func (s *Source) newCollector(ctx context.Context) collector {
-	api := newAPICollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive)
+// newCollector builds this connection's stats backend for the mode, on an
+// Engine that speaks apiVersion.
+func (s *Source) newCollector(ctx context.Context, apiVersion string) collector {
 	switch s.cfg.Stats {
 	case StatsAuto:
-		return newCgroupCollector(ctx, s.cfg.Client, s.cfg.Sink, s.logf, api)
+		return newCgroupCollector(ctx, s.cfg.Client, s.cfg.Sink, s.logf, s.newAPIStats(ctx, apiVersion))
 	case StatsCgroup:
-		api.close()
 		return newCgroupCollector(ctx, s.cfg.Client, s.cfg.Sink, s.logf, nil)
 	default:
-		return api
+		return s.newAPIStats(ctx, apiVersion)
 	}
 }
 
@@ -208,7 +208,7 @@ func (s *Source) session(ctx context.Context) (connected bool, err error) {
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	var workers sync.WaitGroup // inspect workers
-	coll := s.newCollector(sctx)
+	coll := s.newCollector(sctx, ver.APIVersion)
 	defer func() {
 		cancel()
 		s.setCollector(nil)

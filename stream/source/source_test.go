@@ -288,6 +288,7 @@ func TestInspectFillsInAndNeverRollsBack(t *testing.T) {
 func TestStatsStreamsFollowContainers(t *testing.T) {
 	leakCheck(t)
 	fe := newFakeEngine(t)
+	fe.apiVersion = "1.40" // no one-shot: the API source streams
 	r1 := fe.create(fakeSpec{name: "r1"})
 	fe.start(r1)
 	r2 := fe.create(fakeSpec{name: "r2"})
@@ -360,6 +361,7 @@ func TestStatsStreamsFollowContainers(t *testing.T) {
 func TestEngineLossReconnectsAndResumes(t *testing.T) {
 	leakCheck(t)
 	fe := newFakeEngine(t)
+	fe.apiVersion = "1.40" // no one-shot: the API source streams
 	a := fe.create(fakeSpec{name: "a"})
 	fe.start(a)
 	s, rec, _ := newTestSource(t, fe)
