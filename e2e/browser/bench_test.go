@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,10 @@ import (
 const (
 	benchContainers = 200
 	benchWindow     = 30 * time.Second
+	// burstContainers are paused with one docker command and then unpaused
+	// with another: 2 x burstContainers container events back to back, the
+	// issue's "event burst".
+	burstContainers = 50
 	targetCPU       = 5.0 // % of one core, the page's renderer
 	targetHeapMB    = 30.0
 )
@@ -102,10 +107,7 @@ func TestBenchPage(t *testing.T) {
 	layout := (m1["LayoutDuration"] + m1["RecalcStyleDuration"] - m0["LayoutDuration"] - m0["RecalcStyleDuration"]) / elapsed.Seconds() * 100
 	heapMB := m1["JSHeapUsedSize"] / (1 << 20)
 	heapTotalMB := m1["JSHeapTotalSize"] / (1 << 20)
-	longInWindow := strings.Count(windowTasks, ",") + 1
-	if windowTasks == "[]" {
-		longInWindow = 0
-	}
+	longInWindow := countTasks(windowTasks)
 	verdict := func(ok bool) string {
 		if ok {
 			return "ok"
@@ -124,9 +126,50 @@ func TestBenchPage(t *testing.T) {
 	if rows != benchContainers {
 		t.Errorf("%d rows, want %d", rows, benchContainers)
 	}
-	if rendererCPU > targetCPU || heapMB > targetHeapMB || longInWindow > 0 {
+	burstTasks := benchBurst(t, ctx)
+	t.Logf("  event burst       %d pauses then %d unpauses, each one docker command: %d long tasks %s (target 0): %s",
+		burstContainers, burstContainers, countTasks(burstTasks), burstTasks, verdict(countTasks(burstTasks) == 0))
+	if rendererCPU > targetCPU || heapMB > targetHeapMB || longInWindow > 0 || countTasks(burstTasks) > 0 {
 		t.Errorf("the page missed a target (see above)")
 	}
+}
+
+// benchBurst pauses burstContainers of the bench's containers with one
+// docker command, waits until the page's model has every one paused, then
+// unpauses them likewise, and returns the long tasks (a JSON list) from the
+// burst's start until the page has caught up with the unpauses.
+func benchBurst(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	names := make([]string, burstContainers)
+	for i := range names {
+		names[i] = fmt.Sprintf("dlbr-%s-bench-%03d", runID, i)
+	}
+	inState := func(state string) func() (bool, string) {
+		return func() (bool, string) {
+			js := `[...window.dockerLive.model.containers.values()].filter(e => e.c.name && e.c.name.startsWith("dlbr-` + runID + `-bench-") && Number(e.c.name.slice(-3)) < ` + strconv.Itoa(burstContainers) + ` && e.c.state === "` + state + `").length`
+			n, _ := evalErr[int](ctx, js)
+			return n == burstContainers, strconv.Itoa(n)
+		}
+	}
+	startAt := eval[float64](t, ctx, `performance.mark("burst-start").startTime`)
+	for _, step := range []struct{ cmd, state string }{{"pause", "paused"}, {"unpause", "running"}} {
+		if out, err := run(2*time.Minute, "", nil, append([]string{"docker", step.cmd}, names...)...); err != nil {
+			t.Fatalf("docker %s: %v\n%s", step.cmd, err, out)
+		}
+		waitFor(t, time.Minute, fmt.Sprintf("%d containers %s in the page", burstContainers, step.state), inState(step.state))
+	}
+	// The frame that draws the last change comes after the model has it.
+	time.Sleep(time.Second) // lets that frame run inside the counted span; not a wait for a condition
+	start := strconv.FormatFloat(startAt, 'f', 1, 64)
+	return eval[string](t, ctx, `JSON.stringify(window.longTasks.filter(e => e.at >= `+start+`).map(e => Math.round(e.ms) + " ms at +" + ((e.at - `+start+`) / 1000).toFixed(1) + " s"))`)
+}
+
+// countTasks counts the entries of a JSON list of strings without commas.
+func countTasks(list string) int {
+	if list == "[]" {
+		return 0
+	}
+	return strings.Count(list, ",") + 1
 }
 
 // startContainers starts n sleeping helper containers in ten Compose
