@@ -22,7 +22,7 @@ func TestBrowserDocsScreenshot(t *testing.T) {
 	runHelper(t, "shop", "cpu", "--share", "0.3")
 	runHelper(t, "shop", "mem", "--mb", "24")
 	web := runHelper(t, "shop", "cpu", "--share", "0.1")
-	runHelper(t, "shop")
+	idle := runHelper(t, "shop")
 	runHelper(t, "billing", "cpu", "--share", "0.05")
 	paused := runHelper(t, "billing")
 	docker(t, "pause", paused.ID)
@@ -32,6 +32,11 @@ func TestBrowserDocsScreenshot(t *testing.T) {
 	ctx := newBrowser(t)
 	do(t, ctx, 60*time.Second, chromedp.EmulateViewport(1600, 900), chromedp.Navigate(p.LoginURL()+"&all=1&filter="+fmt.Sprintf("dlbr-%s-", runID)), chromedp.WaitReady(chromedp.CSS("#rows")))
 	waitConn(t, ctx, 30*time.Second, "live")
+	// A few events for the events pane, which shows what happens while the
+	// page is open.
+	docker(t, "pause", idle.ID)
+	docker(t, "unpause", idle.ID)
+	docker(t, "restart", "-t", "1", idle.ID)
 	// A minute of samples, so that the sparklines have a shape.
 	time.Sleep(60 * time.Second) // the screenshot needs history to draw, not a condition
 	do(t, ctx, 10*time.Second, chromedp.Click(chromedp.CSS(`#rows .row[data-name="`+web.Name+`"] .state`)))
