@@ -16,16 +16,7 @@ import (
 // version negotiation, list, inspect, a stats stream and a paced event
 // stream whose events carry the time they were sent.
 func TestFakeEngineServesTheStreamersRequests(t *testing.T) {
-	e, err := Start(Config{Containers: 50, Running: 5, EventRate: 2000, StatsInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := client.New(client.WithHost(e.Host()), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	e, c := startWithClient(t, Config{Containers: 50, Running: 5, EventRate: 2000, StatsInterval: 50 * time.Millisecond}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -109,16 +100,7 @@ func TestFakeEngineAnswersOneShotStats(t *testing.T) {
 		defer mu.Unlock()
 		return now
 	}
-	e, err := start(Config{Containers: 3, Running: 1, StatsInterval: time.Second}, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	c, err := client.New(client.WithHost(e.Host()), client.WithAPIVersionNegotiation())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	e, c := startWithClient(t, Config{Containers: 3, Running: 1, StatsInterval: time.Second}, clock)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	oneShot := func(id string) container.StatsResponse {
@@ -153,4 +135,28 @@ func TestFakeEngineAnswersOneShotStats(t *testing.T) {
 	if _, streams := e.Streams(); streams != 0 {
 		t.Errorf("%d stats streams open after one-shot requests", streams)
 	}
+}
+
+// startWithClient starts a fake Engine (on clock, without the generator;
+// nil: Start, with the real clock and the generator) and a
+// moby client of it, both closed when the test ends.
+func startWithClient(t *testing.T, cfg Config, clock func() time.Time) (*FakeEngine, *client.Client) {
+	t.Helper()
+	var e *FakeEngine
+	var err error
+	if clock == nil {
+		e, err = Start(cfg)
+	} else {
+		e, err = start(cfg, clock)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	c, err := client.New(client.WithHost(e.Host()), client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return e, c
 }
