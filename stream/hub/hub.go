@@ -249,13 +249,7 @@ func (h *Hub) Event(ev events.Message) {
 	}
 	h.seq++
 	data := appendEventMessage(nil, h.epochJSON, h.seq, h.cfg.Now(), payload)
-	e := entry{seq: h.seq, topic: stream.TopicEvents, data: data}
-	h.ring.push(e)
-	for s := range h.subs {
-		if s.wants(e) {
-			s.push(e.data)
-		}
-	}
+	h.publishLocked(entry{seq: h.seq, topic: stream.TopicEvents, data: data})
 }
 
 // Stats implements stream.Sink. Samples are kept, not sent: the next flush
@@ -286,7 +280,12 @@ func (h *Hub) broadcastLocked(msg *stream.Message, c *stream.Container) {
 		// that must not take the streamer down.
 		return
 	}
-	e := entry{seq: h.seq, topic: topicOf(msg.Type), container: c, data: data}
+	h.publishLocked(entry{seq: h.seq, topic: topicOf(msg.Type), container: c, data: data})
+}
+
+// publishLocked keeps e for resuming clients and queues it for every
+// subscriber that wants it.
+func (h *Hub) publishLocked(e entry) {
 	h.ring.push(e)
 	for s := range h.subs {
 		if s.wants(e) {

@@ -11,6 +11,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/versions"
 
 	"github.com/docker-live/docker-live/stream"
 	"github.com/docker-live/docker-live/stream/stats"
@@ -56,7 +57,7 @@ type collector interface {
 // found to ignore one-shot.
 func (s *Source) newAPIStats(ctx context.Context, apiVersion string) collector {
 	streams := newAPICollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive)
-	if !apiVersionAtLeast(apiVersion, oneShotAPI) {
+	if !versions.GreaterThanOrEqualTo(apiVersion, oneShotAPI) {
 		return streams
 	}
 	return newPollCollector(ctx, s.cfg.Client, s.cfg.Sink, s.bo, s.logf, s.alive, streams, realPollClock(), statsPollInterval)

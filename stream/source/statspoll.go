@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,23 +54,6 @@ const (
 
 // oneShotAPI is the first Engine API version that honours one-shot.
 const oneShotAPI = "1.41"
-
-// apiVersionAtLeast says whether API version v ("1.41") is at least want;
-// an unparsable v is not.
-func apiVersionAtLeast(v, want string) bool {
-	parse := func(s string) (int, int, bool) {
-		a, b, ok := strings.Cut(s, ".")
-		major, err1 := strconv.Atoi(a)
-		minor, err2 := strconv.Atoi(b)
-		return major, minor, ok && err1 == nil && err2 == nil
-	}
-	vm, vn, ok := parse(v)
-	wm, wn, _ := parse(want)
-	if !ok {
-		return false
-	}
-	return vm > wm || vm == wm && vn >= wn
-}
 
 // pollClock is the poller's time: the dispatcher's ticks and the clock the
 // schedule is kept on. Tests drive both by hand.
