@@ -56,7 +56,7 @@ func (b *bench) memoryFigure(t *testing.T, n int) {
 			"fleet of idle labelled containers runs. VmHWM at start-up is read as soon as /v1/health counts every container (the list and " +
 			"the inspect of each are done, and `live watch --no-stream` shows a sample of every container). Then one `docker live watch --format json --filter label=...` " +
 			"attaches; once it has printed the fleet's first table, the streamer's VmRSS is sampled every 200 ms for the window (the peak " +
-			"is shown) and PSS read from /proc/PID/smaps_rollup at its end. The history is full from the first sample: each container's " +
+			"is shown), PSS read from /proc/PID/smaps_rollup at its end, and the streamer's CPU time over the same window (from /proc/PID/stat) recorded beside them. The history is full from the first sample: each container's " +
 			"ring is written in full when it is made (stream/hub newHistRing), so its pages are resident at once rather than over 5 minutes; " +
 			"figure 8 (above) measures a ring filled by 5 real minutes.")
 	}
