@@ -96,10 +96,12 @@ func TestNeedsPlugin(t *testing.T) {
 	}
 }
 
-// TestEngineClientLargeRequest: the Engine connections' write buffer is
-// small (requestBufferSize), and a request larger than it (config.json's
-// HttpHeaders can make one) still reaches the Engine whole. The Engine is
-// a fake: an HTTP server on a Unix socket that answers every request.
+// TestEngineClientLargeRequest: the Engine connections' buffers are small
+// (requestBufferSize, responseBufferSize), and a request larger than the
+// one (config.json's HttpHeaders can make one) still reaches the Engine
+// whole, and an answer with a header line and a body larger than the other
+// still comes back whole. The Engine is a fake: an HTTP server on a Unix
+// socket that answers every request.
 func TestEngineClientLargeRequest(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "engine.sock")
 	ln, err := net.Listen("unix", sock)
@@ -113,6 +115,11 @@ func TestEngineClientLargeRequest(t *testing.T) {
 		default:
 		}
 		w.Header().Set("Api-Version", "1.41")
+		w.Header().Set("X-Large", strings.Repeat("y", 4*responseBufferSize))
+		if strings.HasSuffix(r.URL.Path, "/version") {
+			_ = json.NewEncoder(w).Encode(map[string]string{"Version": strings.Repeat("z", 16*responseBufferSize), "ApiVersion": "1.41"})
+			return
+		}
 		_, _ = w.Write([]byte("OK"))
 	})}
 	go func() { _ = srv.Serve(ln) }()
@@ -130,6 +137,10 @@ func TestEngineClientLargeRequest(t *testing.T) {
 	}
 	if h := <-got; h != large {
 		t.Errorf("the Engine got a header of %d bytes, want %d", len(h), len(large))
+	}
+	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil || len(v.Version) != 16*responseBufferSize {
+		t.Errorf("version: %d bytes, %v; want %d bytes", len(v.Version), err, 16*responseBufferSize)
 	}
 }
 
