@@ -56,7 +56,7 @@ func (b *bench) memoryFigure(t *testing.T, n int) {
 			"fleet of idle labelled containers runs. VmHWM at start-up is read as soon as /v1/health counts every container (the list and " +
 			"the inspect of each are done, and `live watch --no-stream` shows a sample of every container). Then one `docker live watch --format json --filter label=...` " +
 			"attaches; once it has printed the fleet's first table, the streamer's VmRSS is sampled every 200 ms for the window (the peak " +
-			"is shown) and PSS read from /proc/PID/smaps_rollup at its end. The history is full from the first sample: each container's " +
+			"is shown), PSS read from /proc/PID/smaps_rollup at its end, and the streamer's CPU time over the same window (from /proc/PID/stat) recorded beside them. The history is full from the first sample: each container's " +
 			"ring is written in full when it is made (stream/hub newHistRing), so its pages are resident at once rather than over 5 minutes; " +
 			"figure 8 (above) measures a ring filled by 5 real minutes.")
 	}
@@ -106,7 +106,9 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 	window := b.sc.window / 2
 	load := benchLoadAvg()
 	rss := benchSampleRSS(info.pid)
+	cpu0, cpuErr0 := benchReadProcStat(info.pid)
 	time.Sleep(window) // the measurement window itself
+	cpu1, cpuErr1 := benchReadProcStat(info.pid)
 	peak, last := rss.end()
 	sm := benchReadSmaps(info.pid)
 
@@ -130,6 +132,15 @@ func (b *bench) memoryOf(t *testing.T, sec *benchSection, ids []string, source s
 		Target:  "<= 20 MiB",
 		Verdict: benchVerdict(startup.hwm <= 20<<10),
 	})
+	if cpuErr0 == nil && cpuErr1 == nil {
+		// Beside the memory, so that a change that saves memory by spending
+		// CPU (a lower GOGC, for one) shows in the same run.
+		ticks := (cpu1.utime + cpu1.stime) - (cpu0.utime + cpu0.stime)
+		sec.add(benchRow{
+			Measure: fmt.Sprintf("%d containers, --stats-source %s: streamer CPU in the same %s", len(ids), source, window),
+			Ours:    benchCPUStr(float64(ticks)/100, window), // USER_HZ
+		})
+	}
 	sec.note("%d containers, %s: the streamer held %s containers (the fleet's and any others on the Engine); load average %s at the window's start.",
 		len(ids), source, held, load)
 }

@@ -229,7 +229,7 @@ func TestBenchMetrics(t *testing.T) {
 	fmt.Fprintf(&b, "### GET /metrics (issue 13)\n\n")
 	fmt.Fprintf(&b, "Run %s on %d CPUs; %d scrapes over the Unix socket per row, then the streamer's CPU over %s without and with a "+
 		"Prometheus (Debian's) scraping it every 5 s over TCP with the token. The response is the uncompressed exposition "+
-		"(Prometheus asks for gzip, which promhttp applies). Host load average (1 min) %s at the start, %s at the end: the "+
+		"(Prometheus asks for gzip, which the handler applies). Host load average (1 min) %s at the start, %s at the end: the "+
 		"Engine and the machine are shared, so other work ran beside it.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), benchNumCPU(), scrapes, window, loadAtStart, metricsLoadAvg())
 	b.WriteString("| Engine | containers reported | scrape, median | scrape, p95 | response | samples | streamer CPU, no scraper | streamer CPU, Prometheus every 5 s | Prometheus' scrape_duration_seconds |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")

@@ -1,6 +1,7 @@
 package streamer
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -9,9 +10,15 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
 )
 
 // selfSigned returns a PEM certificate and key made for the test.
@@ -86,5 +93,75 @@ func TestEngineClientTLS(t *testing.T) {
 func TestNeedsPlugin(t *testing.T) {
 	if !NeedsPlugin("ssh://me@host") || NeedsPlugin("unix:///var/run/docker.sock") || NeedsPlugin("tcp://h:2376") {
 		t.Error("only ssh:// endpoints need docker/cli's connection helper")
+	}
+}
+
+// TestEngineClientLargeRequest: the Engine connections' buffers are small
+// (requestBufferSize, responseBufferSize), and a request larger than the
+// one (config.json's HttpHeaders can make one) still reaches the Engine
+// whole, and an answer with a header line and a body larger than the other
+// still comes back whole. The Engine is a fake: an HTTP server on a Unix
+// socket that answers every request.
+func TestEngineClientLargeRequest(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "engine.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Get("X-Large"):
+		default:
+		}
+		w.Header().Set("Api-Version", "1.41")
+		w.Header().Set("X-Large", strings.Repeat("y", 4*responseBufferSize))
+		if strings.HasSuffix(r.URL.Path, "/version") {
+			_ = json.NewEncoder(w).Encode(map[string]string{"Version": strings.Repeat("z", 16*responseBufferSize), "ApiVersion": "1.41"})
+			return
+		}
+		_, _ = w.Write([]byte("OK"))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	large := strings.Repeat("x", 8*requestBufferSize)
+	c, err := Engine{Host: "unix://" + sock, Headers: map[string]string{"X-Large": large}}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	if h := <-got; h != large {
+		t.Errorf("the Engine got a header of %d bytes, want %d", len(h), len(large))
+	}
+	v, err := c.ServerVersion(ctx, client.ServerVersionOptions{})
+	if err != nil || len(v.Version) != 16*responseBufferSize {
+		t.Errorf("version: %d bytes, %v; want %d bytes", len(v.Version), err, 16*responseBufferSize)
+	}
+}
+
+// TestEngineClientTLSPing: over TCP with TLS material the client speaks
+// https and verifies the Engine with the CA it was given. The Engine is a
+// fake: an httptest TLS server.
+func TestEngineClientTLSPing(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", "1.41")
+		_, _ = w.Write([]byte("OK"))
+	}))
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	c, err := Engine{Host: "tcp://" + srv.Listener.Addr().String(), CA: ca}.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
+		t.Fatalf("ping over TLS: %v", err)
 	}
 }

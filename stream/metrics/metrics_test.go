@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/docker-live/docker-live/stream"
 	"github.com/docker-live/docker-live/stream/hub"
@@ -46,23 +47,24 @@ func testView() hub.MetricsView {
 	}
 }
 
+// gather is one scrape without the process' own metrics, read back with
+// Prometheus' own parser of the text format.
 func gather(t *testing.T, cfg Config) map[string]*dto.MetricFamily {
 	t.Helper()
 	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry() // also checks Describe against Collect
-	reg.MustRegister(c)
-	fams, err := reg.Gather()
-	if err != nil {
+	var text bytes.Buffer
+	if err := writeExposition(&text, offered[len(offered)-1], c.families(false)); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*dto.MetricFamily{}
-	for _, f := range fams {
-		out[f.GetName()] = f
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(&text)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text.String())
 	}
-	return out
+	return fams
 }
 
 func labelsOf(m *dto.Metric) map[string]string {
@@ -300,5 +302,25 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out.String())
+	}
+}
+
+// TestHandlerNameFilter: name[] parameters keep only the families named,
+// as Prometheus' promhttp does (federation-style partial scrapes).
+func TestHandlerNameFilter(t *testing.T) {
+	c, err := New(Config{State: &fakeState{testView()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	Handler(c).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics?name[]=docker_live_clients&name[]=process_cpu_seconds_total", nil))
+	var families []string
+	for line := range strings.Lines(rec.Body.String()) {
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			families = append(families, strings.Fields(name)[0])
+		}
+	}
+	if strings.Join(families, " ") != "docker_live_clients process_cpu_seconds_total" {
+		t.Errorf("families %v, want docker_live_clients and process_cpu_seconds_total only", families)
 	}
 }

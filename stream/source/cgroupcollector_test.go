@@ -1,15 +1,23 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/docker-live/docker-live/stream"
 )
 
 // The v2 systemd fixture of package cgroup: pid 4242 in the scope of this id.
@@ -278,5 +286,87 @@ func TestForcedCgroupNeverUsesAPI(t *testing.T) {
 	}
 	if n := rec.count(func(c call) bool { return c.kind == "stats" && c.id == remote }); n != 0 {
 		t.Errorf("%d samples for a container that cannot be read directly", n)
+	}
+}
+
+// blockingInspects is a fake Engine for the probes: each inspect waits
+// until release is closed, and they are counted. Only ContainerInspect is
+// implemented (the embedded nil EngineAPI panics on anything else).
+type blockingInspects struct {
+	EngineAPI
+	release chan struct{}
+
+	mu            sync.Mutex
+	running, most int
+	asked         map[string]int
+}
+
+func (b *blockingInspects) ContainerInspect(ctx context.Context, id string, _ client.ContainerInspectOptions) (client.ContainerInspectResult, error) {
+	b.mu.Lock()
+	b.running++
+	b.most = max(b.most, b.running)
+	b.asked[id]++
+	b.mu.Unlock()
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	b.mu.Lock()
+	b.running--
+	b.mu.Unlock()
+	return client.ContainerInspectResult{}, errors.New("fake engine: no such container")
+}
+
+// TestCgroupProbesQueue: however many containers start at once, at most
+// maxProbes goroutines probe them, the rest wait in the queue; a container
+// stopped while queued is never inspected, and one stopped and started
+// again while queued is inspected once, for its new start.
+func TestCgroupProbesQueue(t *testing.T) {
+	fe := &blockingInspects{release: make(chan struct{}), asked: map[string]int{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cc := newCgroupCollector(ctx, fe, newRecorder(), t.Logf, nil)
+	defer cc.close()
+	goroutines := runtime.NumGoroutine()
+	const n = 50
+	for i := range n {
+		cc.start(fmt.Sprintf("c%02d", i), stream.Container{})
+	}
+	waitFor(t, "maxProbes inspects running", func() bool {
+		fe.mu.Lock()
+		defer fe.mu.Unlock()
+		return fe.running == maxProbes
+	})
+	cc.mu.Lock()
+	probers, queued := cc.probers, len(cc.queue)
+	cc.mu.Unlock()
+	if probers != maxProbes || queued != n-maxProbes {
+		t.Errorf("%d probers and %d queued, want %d and %d", probers, queued, maxProbes, n-maxProbes)
+	}
+	if extra := runtime.NumGoroutine() - goroutines; extra > maxProbes+2 {
+		t.Errorf("%d more goroutines for %d probes, want about %d", extra, n, maxProbes)
+	}
+	cc.stop("c20")
+	cc.stop("c30")
+	cc.start("c30", stream.Container{})
+	close(fe.release)
+	waitFor(t, "every probe done", func() bool {
+		cc.mu.Lock()
+		defer cc.mu.Unlock()
+		return cc.probers == 0 && len(cc.probing) == 0
+	})
+	fe.mu.Lock()
+	defer fe.mu.Unlock()
+	if fe.most > maxProbes {
+		t.Errorf("%d inspects at once, want at most %d", fe.most, maxProbes)
+	}
+	for i := range n {
+		id, want := fmt.Sprintf("c%02d", i), 1
+		if id == "c20" {
+			want = 0
+		}
+		if fe.asked[id] != want {
+			t.Errorf("%s inspected %d times, want %d", id, fe.asked[id], want)
+		}
 	}
 }
