@@ -125,16 +125,7 @@ func TestEngineClientLargeRequest(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	large := strings.Repeat("x", 8*requestBufferSize)
-	c, err := Engine{Host: "unix://" + sock, Headers: map[string]string{"X-Large": large}}.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
-		t.Fatalf("ping: %v", err)
-	}
+	c, ctx := pingedClient(t, Engine{Host: "unix://" + sock, Headers: map[string]string{"X-Large": large}})
 	if h := <-got; h != large {
 		t.Errorf("the Engine got a header of %d bytes, want %d", len(h), len(large))
 	}
@@ -154,14 +145,22 @@ func TestEngineClientTLSPing(t *testing.T) {
 	}))
 	defer srv.Close()
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	c, err := Engine{Host: "tcp://" + srv.Listener.Addr().String(), CA: ca}.Client()
+	pingedClient(t, Engine{Host: "tcp://" + srv.Listener.Addr().String(), CA: ca})
+}
+
+// pingedClient returns e's Engine client after one successful ping, and a
+// context for further requests; both end with the test.
+func pingedClient(t *testing.T, e Engine) (*client.Client, context.Context) {
+	t.Helper()
+	c, err := e.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	if _, err := c.Ping(ctx, client.PingOptions{}); err != nil {
-		t.Fatalf("ping over TLS: %v", err)
+		t.Fatalf("ping %s: %v", e.Host, err)
 	}
+	return c, ctx
 }
