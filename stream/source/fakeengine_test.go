@@ -113,6 +113,12 @@ func newFakeEngine(t *testing.T) *fakeEngine {
 			defer fe.mu.Unlock()
 			switch st {
 			case http.StateNew:
+				// Accepted just before setDown closed the listener: its
+				// hook waited for setDown, which never saw it.
+				if fe.ln == nil {
+					c.Close()
+					return
+				}
 				fe.conns[c] = struct{}{}
 			case http.StateClosed, http.StateHijacked:
 				delete(fe.conns, c)
@@ -381,6 +387,12 @@ var versionPrefix = regexp.MustCompile(`^/v[0-9.]+/`)
 func (fe *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 	path := versionPrefix.ReplaceAllString(r.URL.Path, "/")
 	fe.mu.Lock()
+	if fe.ln == nil {
+		// A down Engine answers nothing, even on a connection that was
+		// accepted just before it went down.
+		fe.mu.Unlock()
+		panic(http.ErrAbortHandler)
+	}
 	fe.requests = append(fe.requests, r.Method+" "+path+"?"+r.URL.RawQuery)
 	fe.mu.Unlock()
 	switch {
